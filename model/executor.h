@@ -1,0 +1,91 @@
+// model/executor.h — runs a loaded Graph on the CPU.
+//
+//   Graph graph = load_graph("models/msd-musicnn-1");
+//   Executor executor(graph, "model/Placeholder", {"model/Sigmoid", "model/dense/BiasAdd"}, {.threads = 2});
+//   std::vector<Tensor> out = executor.run(patches);   // patches: f32 [B, 187, 96]
+//   // out[0]: f32 [B, 50]   out[1]: f32 [B, 200]   (views valid until the next run)
+//
+// Build first, run later: the first run for an input shape builds a Plan — prune the
+// graph to what the outputs need, order it topologically, infer every shape, fold
+// everything computable without the input (Shape/StridedSlice/Pack chains, constant
+// subgraphs), and lay every intermediate out in one arena where a buffer's bytes are
+// reused once its last reader has run. Running a plan allocates nothing. A new batch
+// size re-plans (microseconds) and reuses the arena if it is large enough.
+//
+// Threads: ops split their work over one ThreadPool (conv row blocks, large
+// elementwise ops); BLAS itself runs single-threaded inside each worker.
+// An Executor is not thread-safe: one run at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "model/graph.h"
+#include "model/ops.h"
+#include "model/tensor.h"
+
+namespace tagscape::model {
+
+struct ExecutorOptions {
+  int threads = 0;         // <= 0: all cores
+  bool reference = false;  // scalar reference kernels (tests only: slow)
+};
+
+// One node of a plan, in execution order.
+struct PlanStep {
+  int node;              // index into Graph::nodes
+  size_t scratch_floats; // per-worker scratch this op needs
+};
+
+// Where a node's value lives during a run.
+struct PlanValue {
+  enum class Storage : uint8_t { none, input, constant, folded, arena, view } storage = Storage::none;
+  OutputSpec spec;
+  int64_t arena_offset = -1;   // Storage::arena: byte offset
+  int view_of = -1;            // Storage::view: node whose bytes this shares
+  std::vector<uint8_t> folded; // Storage::folded: value computed at plan time
+};
+
+struct Plan {
+  Shape input_shape;              // what this plan was built for
+  std::vector<PlanStep> steps;    // run-time nodes in order
+  std::vector<PlanValue> values;  // per graph node
+  size_t arena_bytes = 0;
+  size_t scratch_floats = 0;      // per worker
+};
+
+class Executor {
+ public:
+  // `graph` must outlive the executor (unfusing may add nodes to it). Output names
+  // fused away by the TF.js converter (x/BiasAdd of a fused x/Relu) are split back
+  // out. Throws tagscape::Error for unknown names or an input the outputs need that
+  // is not `input_name`.
+  Executor(Graph& graph, std::string input_name, std::vector<std::string> output_names, ExecutorOptions options = {});
+
+  // input: f32, shape matching the placeholder's declared shape (-1 = any).
+  // Returns one view per output name, valid until the next run().
+  std::vector<Tensor> run(const Tensor& input);
+
+  const std::vector<std::string>& output_names() const { return output_names_; }
+  const Plan& plan() const { return plan_; }
+  int threads() const { return pool_.size(); }
+
+ private:
+  void build_plan(const Shape& input_shape);
+  void* value_data(const Plan& plan, int node, void* input_data);
+
+  Graph& graph_;
+  int input_node_;
+  std::vector<std::string> output_names_;
+  std::vector<int> output_nodes_;
+  std::vector<int> order_;  // needed nodes, topological
+  ExecutorOptions options_;
+  ThreadPool pool_;
+  Plan plan_;
+  std::vector<uint8_t> arena_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+}  // namespace tagscape::model
