@@ -1,169 +1,191 @@
 // Convolution and matrix multiplication: the cost of every network here (≈ 2.8 GFLOP
-// per MusiCNN patch, 99% of it in Conv2D). The fast path is im2col + BLAS sgemm on
-// blocks of output rows small enough to stay in L2; the scalar reference beside it
-// is the definition the tests check the fast path against.
-#include <cblas.h>
+// per MusiCNN patch, 99% of it in Conv2D). The fast path is oneDNN, chosen over
+// im2col + OpenBLAS sgemm by measurement (bench/bench_conv: see bench/README.md);
+// the scalar reference beside it is the definition the tests check it against.
+#include <dnnl.hpp>
 
 #include <algorithm>
 #include <cstring>
 
+#include "common/error.h"
 #include "model/ops.h"
 
 namespace tagscape::model {
 
-namespace {
-
-struct ConvDims {
-  int64_t batch, height, width, channels;           // x [N, H, W, C]
-  int64_t kernel_h, kernel_w, out_channels;         // w [KH, KW, C, O]
-  int64_t out_h, out_w;                             // y [N, OH, OW, O]
-  int64_t patch_size() const { return kernel_h * kernel_w * channels; }  // K of the GEMM
+struct ConvKernel {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  dnnl::convolution_forward primitive;
+  dnnl::memory::desc src, dst;
+  dnnl::memory weights;                 // reordered once, owned here
+  dnnl::memory bias, scale, offset;     // wrap the graph's constants (not owned)
+  int scale_post_op = 0;                // index of the binary_mul post-op
+  std::string implementation;
 };
 
-ConvDims conv_dims(const Tensor& x, const Tensor& w, const Tensor& y) {
-  return {x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1], w.shape[3], y.shape[1], y.shape[2]};
-}
+namespace {
 
-void bias_relu_rows(float* y, int64_t rows, int64_t channels, const float* bias, bool relu) {
-  if (!bias && !relu) return;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+void epilogue_rows(float* y, int64_t rows, int64_t channels, const Conv2DParams& p) {
   for (int64_t r = 0; r < rows; ++r) {
     float* row = y + r * channels;
-    if (bias)
-      for (int64_t c = 0; c < channels; ++c) row[c] += bias[c];
-    if (relu)
-      for (int64_t c = 0; c < channels; ++c) row[c] = row[c] > 0 ? row[c] : 0.0f;
-  }
-}
-
-// Output rows (n, oh) per im2col block: about 256k floats (1 MiB) of patches, so the
-// block and its GEMM output stay in L2.
-int64_t rows_per_block(const ConvDims& d) {
-  const int64_t floats_per_row = std::max<int64_t>(1, d.out_w * d.patch_size());
-  return std::clamp<int64_t>((256 * 1024) / floats_per_row, 1, d.batch * d.out_h);
-}
-
-bool is_pointwise(const ConvDims& d, const Conv2DParams& p) {
-  return d.kernel_h == 1 && d.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-         p.pad_left == 0 && d.out_h == d.height && d.out_w == d.width;
-}
-
-// Fills col [rows * OW, KH * KW * C] for output rows [first_row, first_row + rows).
-// Column order (kh, kw, c) matches the filter layout [KH, KW, C, O] read as [K, O].
-void im2col_rows(const float* x, const ConvDims& d, const Conv2DParams& p, int64_t first_row, int64_t rows, float* col) {
-  const int64_t patch = d.patch_size();
-  const int64_t run = d.kernel_w * d.channels;  // one kernel row of a patch
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t n = (first_row + r) / d.out_h, oh = (first_row + r) % d.out_h;
-    for (int64_t ow = 0; ow < d.out_w; ++ow) {
-      float* out = col + (r * d.out_w + ow) * patch;
-      const int64_t iw0 = ow * p.stride_w - p.pad_left;
-      for (int64_t kh = 0; kh < d.kernel_h; ++kh, out += run) {
-        const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-        if (ih < 0 || ih >= d.height) {
-          std::memset(out, 0, run * sizeof(float));
-          continue;
-        }
-        const float* in_row = x + (n * d.height + ih) * d.width * d.channels;
-        const int64_t iw_last = iw0 + (d.kernel_w - 1) * p.dilation_w;
-        if (p.dilation_w == 1 && iw0 >= 0 && iw_last < d.width) {  // whole run inside: one copy
-          std::memcpy(out, in_row + iw0 * d.channels, run * sizeof(float));
-          continue;
-        }
-        for (int64_t kw = 0; kw < d.kernel_w; ++kw) {
-          const int64_t iw = iw0 + kw * p.dilation_w;
-          float* dst = out + kw * d.channels;
-          if (iw < 0 || iw >= d.width) std::memset(dst, 0, d.channels * sizeof(float));
-          else std::memcpy(dst, in_row + iw * d.channels, d.channels * sizeof(float));
-        }
-      }
+    for (int64_t c = 0; c < channels; ++c) {
+      float value = row[c] + (p.bias ? p.bias[c] : 0.0f);
+      if (p.relu && value < 0) value = 0;
+      if (p.scale) value = value * p.scale[c] + p.offset[c];
+      row[c] = value;
     }
   }
 }
 
-void sgemm_rows(const float* a, int64_t m, int64_t k, const float* b, int64_t n, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
+dnnl::memory::desc nhwc_desc(const Shape& shape) {  // TF NHWC dims -> oneDNN {N, C, H, W} in nhwc layout
+  return {{shape[0], shape[3], shape[1], shape[2]}, dt::f32, tag::nhwc};
+}
+
+dnnl::memory::desc channel_desc(int64_t channels, bool per_oc_broadcast) {
+  return per_oc_broadcast ? dnnl::memory::desc({1, channels, 1, 1}, dt::f32, tag::nchw)
+                          : dnnl::memory::desc({channels}, dt::f32, tag::a);
 }
 
 }  // namespace
 
+Conv2DParams conv2d_params(const Node& node, std::span<const Tensor> inputs, const Shape& output_shape) {
+  const auto& a = node.attrs;
+  const Tensor& x = inputs[0];
+  const Tensor& w = inputs[1];
+  auto before = [&](int64_t in, int64_t out, int64_t window, int64_t stride, int64_t dilation, int64_t explicit_before) {
+    if (a.padding == Padding::valid) return int64_t{0};
+    if (a.padding == Padding::explicit_) return explicit_before;
+    const int64_t effective = (window - 1) * dilation + 1;
+    return std::max<int64_t>((out - 1) * stride + effective - in, 0) / 2;  // SAME: the odd one goes after
+  };
+  Conv2DParams p;
+  p.stride_h = a.strides[1], p.stride_w = a.strides[2];
+  p.dilation_h = a.dilations[1], p.dilation_w = a.dilations[2];
+  p.pad_top = before(x.shape[1], output_shape[1], w.shape[0], p.stride_h, p.dilation_h, a.explicit_paddings[2]);
+  p.pad_left = before(x.shape[2], output_shape[2], w.shape[1], p.stride_w, p.dilation_w, a.explicit_paddings[4]);
+  p.bias = a.fused_bias ? inputs[2].f32() : nullptr;
+  p.relu = a.fused_relu;
+  if (a.post_scale_offset) {
+    p.scale = inputs[inputs.size() - 2].f32();
+    p.offset = inputs[inputs.size() - 1].f32();
+  }
+  return p;
+}
+
 void conv2d_reference(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2DParams& p) {
-  const ConvDims d = conv_dims(x, w, y);
-  for (int64_t n = 0; n < d.batch; ++n)
-    for (int64_t oh = 0; oh < d.out_h; ++oh)
-      for (int64_t ow = 0; ow < d.out_w; ++ow)
-        for (int64_t o = 0; o < d.out_channels; ++o) {
-          double sum = p.bias ? p.bias[o] : 0.0;
-          for (int64_t kh = 0; kh < d.kernel_h; ++kh)
-            for (int64_t kw = 0; kw < d.kernel_w; ++kw) {
+  const int64_t batch = x.shape[0], height = x.shape[1], width = x.shape[2], channels = x.shape[3];
+  const int64_t kernel_h = w.shape[0], kernel_w = w.shape[1], out_channels = w.shape[3];
+  const int64_t out_h = y.shape[1], out_w = y.shape[2];
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t oh = 0; oh < out_h; ++oh)
+      for (int64_t ow = 0; ow < out_w; ++ow)
+        for (int64_t o = 0; o < out_channels; ++o) {
+          double sum = 0.0;
+          for (int64_t kh = 0; kh < kernel_h; ++kh)
+            for (int64_t kw = 0; kw < kernel_w; ++kw) {
               const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
               const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-              if (ih < 0 || ih >= d.height || iw < 0 || iw >= d.width) continue;
-              for (int64_t c = 0; c < d.channels; ++c)
-                sum += double(x.f32()[((n * d.height + ih) * d.width + iw) * d.channels + c]) *
-                       w.f32()[((kh * d.kernel_w + kw) * d.channels + c) * d.out_channels + o];
+              if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
+              for (int64_t c = 0; c < channels; ++c)
+                sum += double(x.f32()[((n * height + ih) * width + iw) * channels + c]) *
+                       w.f32()[((kh * kernel_w + kw) * channels + c) * out_channels + o];
             }
-          const float value = static_cast<float>(sum);
-          y.f32()[((n * d.out_h + oh) * d.out_w + ow) * d.out_channels + o] = p.relu && value < 0 ? 0.0f : value;
+          y.f32()[((n * out_h + oh) * out_w + ow) * out_channels + o] = static_cast<float>(sum);
         }
+  epilogue_rows(y.f32(), y.size() / std::max<int64_t>(out_channels, 1), out_channels, p);
 }
 
-void conv2d_fast(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2DParams& p, const OpContext& context) {
-  const ConvDims d = conv_dims(x, w, y);
-  const int64_t total_rows = d.batch * d.out_h;
-  const int64_t block_rows = rows_per_block(d);
-  const int64_t blocks = (total_rows + block_rows - 1) / block_rows;
-  const bool pointwise = is_pointwise(d, p);
-  auto run_blocks = [&](int64_t begin, int64_t end, int worker) {
-    for (int64_t block = begin; block < end; ++block) {
-      const int64_t first_row = block * block_rows;
-      const int64_t rows = std::min(block_rows, total_rows - first_row);
-      const int64_t m = rows * d.out_w;
-      const float* a = x.f32() + first_row * d.out_w * d.channels;  // pointwise: x rows are the patches
-      if (!pointwise) {
-        float* col = (*context.scratch)[worker].data();
-        im2col_rows(x.f32(), d, p, first_row, rows, col);
-        a = col;
-      }
-      float* out = y.f32() + first_row * d.out_w * d.out_channels;
-      sgemm_rows(a, m, d.patch_size(), w.f32(), d.out_channels, out);
-      bias_relu_rows(out, m, d.out_channels, p.bias, p.relu);
-    }
-  };
-  if (context.pool) context.pool->parallel_for(blocks, run_blocks);
-  else run_blocks(0, blocks, 0);
+std::shared_ptr<ConvKernel> prepare_conv(const Tensor& x, const Tensor& w, const Shape& output_shape,
+                                         const Conv2DParams& p) {
+  auto kernel = std::make_shared<ConvKernel>();
+  const int64_t out_channels = w.shape[3];
+  kernel->src = nhwc_desc(x.shape);
+  kernel->dst = nhwc_desc(output_shape);
+  const dnnl::memory::desc weights_user({out_channels, w.shape[2], w.shape[0], w.shape[1]}, dt::f32, tag::hwio);
+  const dnnl::memory::desc weights_any({out_channels, w.shape[2], w.shape[0], w.shape[1]}, dt::f32, tag::any);
+  const dnnl::memory::desc bias_desc = channel_desc(out_channels, false);
+  // oneDNN counts dilation from 0; the far-side padding makes its output size equal ours.
+  const dnnl::memory::dims strides = {p.stride_h, p.stride_w};
+  const dnnl::memory::dims dilation = {p.dilation_h - 1, p.dilation_w - 1};
+  const dnnl::memory::dims pad_before = {p.pad_top, p.pad_left};
+  const dnnl::memory::dims pad_after = {
+      (output_shape[1] - 1) * p.stride_h + (w.shape[0] - 1) * p.dilation_h + 1 - x.shape[1] - p.pad_top,
+      (output_shape[2] - 1) * p.stride_w + (w.shape[1] - 1) * p.dilation_w + 1 - x.shape[2] - p.pad_left};
+
+  dnnl::post_ops post_ops;
+  if (p.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (p.scale) {
+    kernel->scale_post_op = post_ops.len();
+    post_ops.append_binary(dnnl::algorithm::binary_mul, channel_desc(out_channels, true));
+    post_ops.append_binary(dnnl::algorithm::binary_add, channel_desc(out_channels, true));
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(post_ops);
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, kernel->src, weights_any,
+      p.bias ? bias_desc : dnnl::memory::desc(), kernel->dst, strides, dilation, pad_before, pad_after);
+  const dnnl::convolution_forward::primitive_desc primitive_desc(desc, attr, kernel->engine);
+  kernel->implementation = primitive_desc.impl_info_str();
+  kernel->primitive = dnnl::convolution_forward(primitive_desc);
+
+  dnnl::memory weights_user_memory(weights_user, kernel->engine, w.data);
+  kernel->weights = dnnl::memory(primitive_desc.weights_desc(), kernel->engine);
+  dnnl::reorder(weights_user_memory, kernel->weights).execute(kernel->stream, weights_user_memory, kernel->weights);
+  kernel->stream.wait();
+  if (p.bias) kernel->bias = dnnl::memory(bias_desc, kernel->engine, const_cast<float*>(p.bias));
+  if (p.scale) {
+    kernel->scale = dnnl::memory(channel_desc(out_channels, true), kernel->engine, const_cast<float*>(p.scale));
+    kernel->offset = dnnl::memory(channel_desc(out_channels, true), kernel->engine, const_cast<float*>(p.offset));
+  }
+  return kernel;
 }
 
-size_t scratch_floats_needed(const Node& node, std::span<const Tensor> inputs, const OutputSpec& output) {
-  if (node.op != OpKind::Conv2D) return 0;
-  const Tensor y{DType::f32, output.shape, nullptr};
-  const ConvDims d = conv_dims(inputs[0], inputs[1], y);
-  return static_cast<size_t>(rows_per_block(d) * d.out_w * d.patch_size());
+void run_conv(const ConvKernel& kernel, const Tensor& x, const Tensor& y) {
+  dnnl::memory src(kernel.src, kernel.engine, x.data);
+  dnnl::memory dst(kernel.dst, kernel.engine, y.data);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, kernel.weights}, {DNNL_ARG_DST, dst}};
+  if (kernel.bias) args[DNNL_ARG_BIAS] = kernel.bias;
+  if (kernel.scale) {  // the binary mul/add are the last two post-ops (after relu, if any)
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(kernel.scale_post_op) | DNNL_ARG_SRC_1] = kernel.scale;
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(kernel.scale_post_op + 1) | DNNL_ARG_SRC_1] = kernel.offset;
+  }
+  dnnl::stream stream = kernel.stream;  // handles are shared references; copies are cheap
+  dnnl::convolution_forward primitive = kernel.primitive;
+  primitive.execute(stream, args);
+  stream.wait();
 }
+
+const char* conv_implementation(const ConvKernel& kernel) { return kernel.implementation.c_str(); }
 
 void matmul(const Tensor& a, const Tensor& b, const Tensor& y, bool transpose_a, bool transpose_b, const float* bias,
             bool relu, bool reference) {
   const int64_t m = y.shape[0], n = y.shape[1];
   const int64_t k = transpose_a ? a.shape[0] : a.shape[1];
+  Conv2DParams epilogue;
+  epilogue.bias = bias;
+  epilogue.relu = relu;
   if (reference) {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
-        double sum = bias ? bias[j] : 0.0;
+        double sum = 0.0;
         for (int64_t t = 0; t < k; ++t) {
           const float av = transpose_a ? a.f32()[t * m + i] : a.f32()[i * k + t];
           const float bv = transpose_b ? b.f32()[j * k + t] : b.f32()[t * n + j];
           sum += double(av) * bv;
         }
-        const float value = static_cast<float>(sum);
-        y.f32()[i * n + j] = relu && value < 0 ? 0.0f : value;
+        y.f32()[i * n + j] = static_cast<float>(sum);
       }
-    return;
+  } else if (m > 0 && n > 0) {
+    const dnnl_status_t status =
+        dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, 1.0f, a.f32(), transpose_a ? m : k, b.f32(),
+                   transpose_b ? k : n, 0.0f, y.f32(), n);
+    if (status != dnnl_success) throw Error("dnnl_sgemm failed with status " + std::to_string(status));
   }
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.f32(),
-              static_cast<int>(transpose_a ? m : k), b.f32(), static_cast<int>(transpose_b ? k : n), 0.0f, y.f32(),
-              static_cast<int>(n));
-  bias_relu_rows(y.f32(), m, n, bias, relu);
+  epilogue_rows(y.f32(), m, n, epilogue);
 }
 
 }  // namespace tagscape::model

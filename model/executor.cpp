@@ -1,6 +1,6 @@
 #include "model/executor.h"
 
-#include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cassert>
@@ -8,9 +8,6 @@
 #include <map>
 
 #include "common/error.h"
-
-// OpenBLAS's own threading would fight our pool; every GEMM runs on one worker.
-extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace tagscape::model {
 
@@ -110,11 +107,57 @@ std::vector<int> topological_order(const Graph& graph, const std::vector<int>& o
   return order;
 }
 
+std::vector<int> consumer_counts(const Graph& graph) {
+  std::vector<int> counts(graph.nodes.size(), 0);
+  for (const Node& node : graph.nodes)
+    for (int input : node.inputs) ++counts[input];
+  return counts;
+}
+
+const Tensor* constant_of(const Graph& graph, int node, Tensor& view) {
+  if (graph.nodes[node].op != OpKind::Const) return nullptr;
+  view = graph.constants[graph.nodes[node].constant].view();
+  return view.dtype == DType::f32 ? &view : nullptr;
+}
+
 }  // namespace
 
-Executor::Executor(Graph& graph, std::string input_name, std::vector<std::string> output_names, ExecutorOptions options)
-    : graph_(graph), output_names_(std::move(output_names)), options_(options), pool_(options.threads) {
-  openblas_set_num_threads(1);
+int fold_batch_norms(Graph& graph, const std::vector<int>& keep) {
+  int folded = 0;
+  auto kept = [&](int node) { return std::find(keep.begin(), keep.end(), node) != keep.end(); };
+  for (size_t add = 0; add < graph.nodes.size(); ++add) {
+    if (graph.nodes[add].op != OpKind::Add || graph.nodes[add].inputs.size() != 2) continue;
+    const auto consumers = consumer_counts(graph);
+    for (int side = 0; side < 2; ++side) {
+      const int mul = graph.nodes[add].inputs[side], offset = graph.nodes[add].inputs[1 - side];
+      if (graph.nodes[mul].op != OpKind::Mul || consumers[mul] != 1 || kept(mul)) continue;
+      const auto& mul_inputs = graph.nodes[mul].inputs;
+      const int conv = graph.nodes[mul_inputs[0]].op == OpKind::Conv2D ? mul_inputs[0] : mul_inputs[1];
+      const int scale = conv == mul_inputs[0] ? mul_inputs[1] : mul_inputs[0];
+      const Node& conv_node = graph.nodes[conv];
+      if (conv_node.op != OpKind::Conv2D || conv_node.attrs.post_scale_offset || consumers[conv] != 1 || kept(conv))
+        continue;
+      Tensor filter, scale_values, offset_values;
+      if (!constant_of(graph, conv_node.inputs[1], filter) || filter.rank() != 4) continue;
+      if (!constant_of(graph, scale, scale_values) || !constant_of(graph, offset, offset_values)) continue;
+      if (scale_values.rank() != 1 || offset_values.rank() != 1 || scale_values.shape[0] != filter.shape[3] ||
+          offset_values.shape[0] != filter.shape[3])
+        continue;
+      Node fused = conv_node;
+      fused.name = graph.nodes[add].name;
+      fused.inputs.push_back(scale);
+      fused.inputs.push_back(offset);
+      fused.attrs.post_scale_offset = true;
+      graph.nodes[add] = std::move(fused);
+      ++folded;
+      break;
+    }
+  }
+  return folded;
+}
+
+Executor::Executor(Graph graph, std::string input_name, std::vector<std::string> output_names, ExecutorOptions options)
+    : graph_(std::move(graph)), output_names_(std::move(output_names)), options_(options), pool_(options.threads) {
   input_node_ = graph_.find(input_name);
   if (input_node_ < 0 || graph_.nodes[input_node_].op != OpKind::Placeholder)
     throw Error(graph_.path + ": no input placeholder named '" + input_name + "'");
@@ -125,6 +168,9 @@ Executor::Executor(Graph& graph, std::string input_name, std::vector<std::string
     if (node < 0) throw Error(graph_.path + ": no node named '" + name + "'" + nearest_names(graph_, name));
     output_nodes_.push_back(node);
   }
+  std::vector<int> keep = output_nodes_;
+  keep.push_back(input_node_);
+  fold_batch_norms(graph_, keep);
   order_ = topological_order(graph_, output_nodes_);
   for (int node : order_)
     if (graph_.nodes[node].op == OpKind::Placeholder && node != input_node_)
@@ -152,7 +198,6 @@ void Executor::build_plan(const Shape& input_shape) {
   plan.input_shape = input_shape;
   plan.values.resize(graph_.nodes.size());
   const OpContext fold_context;  // plan-time folding: single-threaded, no scratch needed by folded ops
-  std::vector<int> runtime_nodes;
 
   for (int index : order_) {
     const Node& node = graph_.nodes[index];
@@ -190,9 +235,11 @@ void Executor::build_plan(const Shape& input_shape) {
     } else {
       value.storage = PlanValue::Storage::arena;
     }
-    plan.steps.push_back({index, scratch_floats_needed(node, inputs, value.spec)});
-    plan.scratch_floats = std::max(plan.scratch_floats, plan.steps.back().scratch_floats);
-    runtime_nodes.push_back(index);
+    PlanStep step{index, nullptr};
+    const bool constant_filter = node.op == OpKind::Conv2D && inputs[1].data;
+    if (constant_filter && !options_.reference)
+      step.conv = prepare_conv(inputs[0], inputs[1], value.spec.shape, conv2d_params(node, inputs, value.spec.shape));
+    plan.steps.push_back(std::move(step));
   }
 
   // Liveness: a buffer (the root of any views) lives until its last reader has run;
@@ -226,9 +273,6 @@ void Executor::build_plan(const Shape& input_shape) {
   plan.arena_bytes = allocator.high_water;
   plan_ = std::move(plan);
   if (arena_.size() < plan_.arena_bytes + kAlignment) arena_.assign(plan_.arena_bytes + kAlignment, 0);
-  scratch_.resize(pool_.size());
-  for (auto& buffer : scratch_)
-    if (buffer.size() < plan_.scratch_floats) buffer.resize(plan_.scratch_floats);
 }
 
 std::vector<Tensor> Executor::run(const Tensor& input) {
@@ -243,10 +287,12 @@ std::vector<Tensor> Executor::run(const Tensor& input) {
                 ", expected " + shape_string(declared) + " (-1 = any)");
   if (plan_.input_shape != input.shape || plan_.values.empty()) build_plan(input.shape);
 
-  OpContext context{&pool_, &scratch_, options_.reference};
+  omp_set_num_threads(pool_.size());  // oneDNN's threads for this (calling) thread
+  OpContext context{&pool_, options_.reference, nullptr};
   std::vector<Tensor> inputs;
   for (const PlanStep& step : plan_.steps) {
     const Node& node = graph_.nodes[step.node];
+    context.conv = step.conv.get();
     inputs.clear();
     for (int in : node.inputs) inputs.push_back({plan_.values[in].spec.dtype, plan_.values[in].spec.shape, value_data(plan_, in, input.data)});
     const PlanValue& value = plan_.values[step.node];

@@ -1,7 +1,6 @@
 // model/executor.h — runs a loaded Graph on the CPU.
 //
-//   Graph graph = load_graph("models/msd-musicnn-1");
-//   Executor executor(graph, "model/Placeholder", {"model/Sigmoid", "model/dense/BiasAdd"}, {.threads = 2});
+//   Executor executor(load_graph("models/msd-musicnn-1"), "model/Placeholder", {"model/Sigmoid", "model/dense/BiasAdd"}, {.threads = 2});
 //   std::vector<Tensor> out = executor.run(patches);   // patches: f32 [B, 187, 96]
 //   // out[0]: f32 [B, 50]   out[1]: f32 [B, 200]   (views valid until the next run)
 //
@@ -10,11 +9,18 @@
 // everything computable without the input (Shape/StridedSlice/Pack chains, constant
 // subgraphs), and lay every intermediate out in one arena where a buffer's bytes are
 // reused once its last reader has run. Running a plan allocates nothing. A new batch
-// size re-plans (microseconds) and reuses the arena if it is large enough.
+// size re-plans (oneDNN kernels are rebuilt: milliseconds) and reuses the arena if
+// it is large enough.
 //
-// Threads: ops split their work over one ThreadPool (conv row blocks, large
-// elementwise ops); BLAS itself runs single-threaded inside each worker.
-// An Executor is not thread-safe: one run at a time.
+// Graph rewrites at construction: names fused away by the TF.js converter are split
+// back out when requested (model/dense/BiasAdd), and a batch norm after a
+// convolution (Mul by a per-channel constant, Add of one) is folded into the
+// convolution's epilogue unless one of its intermediate values is requested.
+//
+// Threads: convolutions and GEMMs run on oneDNN's OpenMP threads, the other ops
+// split large work over one ThreadPool; both use `threads`.
+// An Executor is not thread-safe: one run at a time; separate executors may run
+// concurrently in separate threads.
 #pragma once
 
 #include <memory>
@@ -35,8 +41,8 @@ struct ExecutorOptions {
 
 // One node of a plan, in execution order.
 struct PlanStep {
-  int node;              // index into Graph::nodes
-  size_t scratch_floats; // per-worker scratch this op needs
+  int node;                          // index into Graph::nodes
+  std::shared_ptr<ConvKernel> conv;  // Conv2D: prepared oneDNN primitive
 };
 
 // Where a node's value lives during a run.
@@ -53,16 +59,13 @@ struct Plan {
   std::vector<PlanStep> steps;    // run-time nodes in order
   std::vector<PlanValue> values;  // per graph node
   size_t arena_bytes = 0;
-  size_t scratch_floats = 0;      // per worker
 };
 
 class Executor {
  public:
-  // `graph` must outlive the executor (unfusing may add nodes to it). Output names
-  // fused away by the TF.js converter (x/BiasAdd of a fused x/Relu) are split back
-  // out. Throws tagscape::Error for unknown names or an input the outputs need that
-  // is not `input_name`.
-  Executor(Graph& graph, std::string input_name, std::vector<std::string> output_names, ExecutorOptions options = {});
+  // Takes its own copy of the graph (it rewrites it). Throws tagscape::Error for
+  // unknown output names or an input the outputs need that is not `input_name`.
+  Executor(Graph graph, std::string input_name, std::vector<std::string> output_names, ExecutorOptions options = {});
 
   // input: f32, shape matching the placeholder's declared shape (-1 = any).
   // Returns one view per output name, valid until the next run().
@@ -76,7 +79,7 @@ class Executor {
   void build_plan(const Shape& input_shape);
   void* value_data(const Plan& plan, int node, void* input_data);
 
-  Graph& graph_;
+  Graph graph_;
   int input_node_;
   std::vector<std::string> output_names_;
   std::vector<int> output_nodes_;
@@ -85,7 +88,11 @@ class Executor {
   ThreadPool pool_;
   Plan plan_;
   std::vector<uint8_t> arena_;
-  std::vector<std::vector<float>> scratch_;
 };
+
+// Folds Conv2D -> Mul(per-channel constant) -> Add(per-channel constant) into one
+// Conv2D node (named like the Add) with NodeAttrs::post_scale_offset, where neither
+// the conv nor the Mul is used elsewhere or listed in `keep`. Returns how many.
+int fold_batch_norms(Graph& graph, const std::vector<int>& keep);
 
 }  // namespace tagscape::model

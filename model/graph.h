@@ -44,6 +44,10 @@ struct NodeAttrs {
   // _FusedConv2D / _FusedMatMul epilogue: y = op(x) (+ bias) (then relu).
   bool fused_bias = false;  // the third input is a [channels] bias
   bool fused_relu = false;
+  // Conv2D only, set by the executor when it folds a following batch norm
+  // (Mul by a per-channel constant, then Add of one) into the convolution: the
+  // node's inputs then end with [scale, offset] after the bias.
+  bool post_scale_offset = false;
   // MatMul
   bool transpose_a = false, transpose_b = false;
   // Squeeze: dims to drop (empty = every dim of size 1)

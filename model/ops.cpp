@@ -146,8 +146,11 @@ OutputSpec infer_conv(const Node& node, std::span<const Tensor> inputs) {
   if (w.shape[2] != x.shape[3])
     fail(node, "filter " + shape_string(w.shape) + " expects " + std::to_string(w.shape[2]) + " input channels, input " +
                    shape_string(x.shape) + " has " + std::to_string(x.shape[3]));
-  if (node.attrs.fused_bias && inputs[2].size() != w.shape[3])
-    fail(node, "bias " + shape_string(inputs[2].shape) + " does not match " + std::to_string(w.shape[3]) + " filters");
+  const size_t expected_inputs = 2 + node.attrs.fused_bias + 2 * node.attrs.post_scale_offset;
+  expect_inputs(node, inputs, expected_inputs);
+  for (size_t k = 2; k < expected_inputs; ++k)  // bias, scale, offset: one value per filter
+    if (inputs[k].size() != w.shape[3] || inputs[k].dtype != DType::f32)
+      fail(node, "per-channel input " + shape_string(inputs[k].shape) + " does not match " + std::to_string(w.shape[3]) + " filters");
   const auto& a = node.attrs;
   const int64_t oh = window_output_size(x.shape[1], w.shape[0], a.strides[1], a.dilations[1], a.padding,
                                         a.explicit_paddings[2], a.explicit_paddings[3]);
@@ -652,18 +655,9 @@ void compute_op(const Node& node, std::span<const Tensor> inputs, const Tensor& 
              node.attrs.fused_bias ? inputs[2].f32() : nullptr, node.attrs.fused_relu, context.reference);
       return;
     case OpKind::Conv2D: {
-      const auto& a = node.attrs;
-      const Tensor& x = inputs[0];
-      const Tensor& w = inputs[1];
-      Conv2DParams params;
-      params.stride_h = a.strides[1], params.stride_w = a.strides[2];
-      params.dilation_h = a.dilations[1], params.dilation_w = a.dilations[2];
-      params.pad_top = pad_before(x.shape[1], output.shape[1], w.shape[0], a.strides[1], a.dilations[1], a.padding, a.explicit_paddings[2]);
-      params.pad_left = pad_before(x.shape[2], output.shape[2], w.shape[1], a.strides[2], a.dilations[2], a.padding, a.explicit_paddings[4]);
-      params.relu = a.fused_relu;
-      params.bias = a.fused_bias ? inputs[2].f32() : nullptr;
-      if (context.reference) conv2d_reference(x, w, output, params);
-      else conv2d_fast(x, w, output, params, context);
+      const Conv2DParams params = conv2d_params(node, inputs, output.shape);
+      if (context.conv && !context.reference) run_conv(*context.conv, inputs[0], output);
+      else conv2d_reference(inputs[0], inputs[1], output, params);
       return;
     }
   }

@@ -23,6 +23,7 @@
 //   Softmax     over the last axis; Sigmoid, Tanh, Relu elementwise.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -43,16 +44,13 @@ OutputSpec infer_op(const Node& node, std::span<const Tensor> inputs);
 // True for ops whose output is the input's bytes under a new shape (no copy).
 bool op_is_view(OpKind op);
 
-// Per-worker scratch the fast paths use (im2col blocks). Sized at plan time with
-// scratch_floats_needed(); one buffer per pool worker.
-struct OpContext {
-  ThreadPool* pool = nullptr;              // null = single-threaded
-  std::vector<std::vector<float>>* scratch = nullptr;  // [pool->size()] buffers
-  bool reference = false;                  // use the scalar reference kernels
-};
+struct ConvKernel;  // a oneDNN convolution primitive with its weights reordered (conv.cpp)
 
-// floats of per-worker scratch compute_op needs for this node and these shapes.
-size_t scratch_floats_needed(const Node& node, std::span<const Tensor> inputs, const OutputSpec& output);
+struct OpContext {
+  ThreadPool* pool = nullptr;        // null = single-threaded
+  bool reference = false;            // use the scalar reference kernels
+  const ConvKernel* conv = nullptr;  // Conv2D fast path, from prepare_conv at plan time
+};
 
 // Computes `node` into `output` (shape/dtype as infer_op said, data preallocated).
 void compute_op(const Node& node, std::span<const Tensor> inputs, const Tensor& output, const OpContext& context);
@@ -63,13 +61,27 @@ struct Conv2DParams {
   int64_t stride_h = 1, stride_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0;  // zero padding before row/col 0 of the input
-  bool relu = false;
   const float* bias = nullptr;        // [out_channels] or null
+  bool relu = false;
+  // Epilogue after relu: y = y * scale + offset, per channel (a batch norm the
+  // executor folded in; see NodeAttrs::post_scale_offset).
+  const float* scale = nullptr;       // [out_channels] or null
+  const float* offset = nullptr;      // [out_channels] or null
 };
+
+// Conv2D parameters of a node given its input/output shapes and inputs.
+Conv2DParams conv2d_params(const Node& node, std::span<const Tensor> inputs, const Shape& output_shape);
 
 // x [N, H, W, C], w [KH, KW, C, O] -> y [N, OH, OW, O] (y's shape gives OH, OW).
 void conv2d_reference(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2DParams& params);
-void conv2d_fast(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2DParams& params, const OpContext& context);
+
+// The fast path: oneDNN (brgconv/jit, AVX-512 or AVX2 picked at run time), built
+// once per shape at plan time with the weights reordered to its blocked layout and
+// bias, relu and scale/offset as post-ops. Multithreaded by oneDNN's OpenMP runtime.
+std::shared_ptr<ConvKernel> prepare_conv(const Tensor& x, const Tensor& w, const Shape& output_shape,
+                                         const Conv2DParams& params);
+void run_conv(const ConvKernel& kernel, const Tensor& x, const Tensor& y);
+const char* conv_implementation(const ConvKernel& kernel);  // e.g. "brgconv:avx512_core"
 
 // a [M, K] (or [K, M] if transpose_a), b [K, N] (or [N, K]) -> y [M, N]; + bias [N], relu.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& y, bool transpose_a, bool transpose_b,

@@ -41,8 +41,7 @@ class ModelGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ModelGolden, MatchesReferencePipeline) {
   const GoldenCase& golden = GetParam();
-  Graph graph = load_graph(resolve_model_directory(golden.model));
-  Executor executor(graph, "model/Placeholder", {golden.output}, {.threads = 2});
+  Executor executor(load_graph(resolve_model_directory(golden.model)), "model/Placeholder", {golden.output}, {.threads = 2});
   int64_t patches = 0;
   std::vector<float> input = reference_patches(patches);
   const auto outputs = executor.run({DType::f32, {patches, 187, 96}, input.data()});
