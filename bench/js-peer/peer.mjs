@@ -39,7 +39,7 @@ function parseArgs(argv) {
   const options = {
     input: null,
     threads: 2,
-    batch: 32, // patches per model.execute call
+    batch: 8, // patches per model.execute call; one batch of 120 patches overflows the wasm heap
     decodeSeconds: null,
     modelDir: path.resolve(here, '../../models/msd-musicnn-1'),
     dumpDir: null,
@@ -123,13 +123,53 @@ function fileModelHandler(modelDir) {
   };
 }
 
+// Node is not a platform tfjs-backend-wasm runs threaded on (it reports WASM_HAS_MULTITHREAD_SUPPORT
+// false under node and hands Emscripten blob: worker URLs that node's worker_threads cannot load).
+// The threaded-SIMD build itself supports node, so for threads > 1 the peer:
+//  - sets the flag to true;
+//  - writes the pthread worker script to a real temp file and answers that path where the
+//    backend asks URL.createObjectURL for the worker blob; the worker is told to load the
+//    main script from its file in wasm-out instead of from a blob;
+//  - reports twice the logical cores to the module while it initialises, because the backend caps
+//    its XNNPACK pool at logical_cores/2 (it assumes 2-way SMT; this machine has none), which
+//    would otherwise give 1 thread on 2 cores. The cap still keeps threads <= logical cores.
+// ref: tfjs-backend-wasm/src/cc/backend.cc init_with_threads_count; flags_wasm.ts
+function enableNodeThreads(wasmOut) {
+  const mainScript = path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js');
+  const { wasmWorkerContents } = require(path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js'));
+  const workerFile = path.join(os.tmpdir(), `tagscape-peer-tfjs-worker-${process.pid}.js`);
+  // Same escaping the backend applies before it makes the blob.
+  fs.writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, '\\n') +
+    `\n;{const load=self.onmessage;self.onmessage=(e)=>{if(e.data.cmd==='load'&&typeof e.data.urlOrBlob!=='string')` +
+    `e.data.urlOrBlob=${JSON.stringify(mainScript)};return load(e);};}\n`);
+  process.on('exit', () => fs.rmSync(workerFile, { force: true }));
+  const createObjectURL = URL.createObjectURL;
+  URL.createObjectURL = (blob) => (blob && blob.type === 'application/javascript' ? workerFile : createObjectURL(blob));
+  const cpus = os.cpus;
+  os.cpus = () => [...cpus(), ...cpus()];
+  return () => {
+    os.cpus = cpus;
+    URL.createObjectURL = createObjectURL;
+  };
+}
+
 async function setUpTf(threads) {
   const tf = require('@tensorflow/tfjs');
   const wasm = require('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out') + path.sep);
+  const wasmOut = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  wasm.setWasmPaths(wasmOut + path.sep);
   wasm.setThreadsCount(threads);
-  if (!(await tf.setBackend('wasm'))) throw new Error('TF.js wasm backend failed to initialise');
-  await tf.ready();
+  let restore = () => {};
+  if (threads > 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    restore = enableNodeThreads(wasmOut);
+  }
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('TF.js wasm backend failed to initialise');
+    await tf.ready();
+  } finally {
+    restore();
+  }
   return {
     tf,
     backend: tf.getBackend(),
