@@ -368,6 +368,7 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
 
   Input input = open_input(path);
   AudioInfo info;
+  info.format_name = input.format->iformat->name;
   info.codec_name = avcodec_get_name(input.stream->codecpar->codec_id);
   info.source_sample_rate_hz = input.codec->sample_rate;
   info.source_channels = input.codec->ch_layout.nb_channels;

@@ -53,6 +53,7 @@ inline constexpr size_t kMaxChunkSamples = 8192;     // largest chunk a sink rec
 
 // What the source was and how decoding went.
 struct AudioInfo {
+  std::string format_name;              // FFmpeg demuxer name, e.g. "mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2", "libopenmpt"
   std::string codec_name;               // FFmpeg codec name of the source stream, e.g. "mp3", "vorbis", "pcm_s16le"
   int source_sample_rate_hz = 0;        // rate of the decoded source stream (first frame's rate)
   int source_channels = 0;              // channel count of the source stream, mixed down to 1
