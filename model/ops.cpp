@@ -102,7 +102,8 @@ SliceDims strided_slice_dims(const Node& node, std::span<const Tensor> inputs) {
     if (stride == 0) fail(node, "stride 0");
     const bool shrink = node.attrs.shrink_axis_mask & (1 << d);
     auto clamp_index = [&](int64_t index, bool masked, bool is_begin) {
-      if (masked) return (stride > 0) == is_begin ? (stride > 0 ? int64_t{0} : size - 1) : (stride > 0 ? size : int64_t{-1});
+      if (masked && is_begin) return stride > 0 ? int64_t{0} : size - 1;  // from the first element in walk order
+      if (masked) return stride > 0 ? size : int64_t{-1};                 // to past the last one
       if (index < 0) index += size;
       return stride > 0 ? std::clamp<int64_t>(index, 0, size) : std::clamp<int64_t>(index, -1, size - 1);
     };
