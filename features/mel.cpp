@@ -97,7 +97,7 @@ void mel_frame(const MelTables& tables, const float* frame, float* bands_out, Me
     const int source = (i + half) % frame_size;
     scratch.windowed[i] = double(frame[source] * tables.window[source]);
   }
-  real_fft(tables.fft, scratch.windowed.data(), scratch.re.data(), scratch.im.data(), scratch.fft.data());
+  real_fft(tables.fft, scratch.windowed.data(), scratch.re.data(), scratch.im.data(), scratch.fft);
   for (int k = 0; k < MusicnnInput::spectrum_bins; k++)
     scratch.power[k] = scratch.re[k] * scratch.re[k] + scratch.im[k] * scratch.im[k];
   for (int b = 0; b < band_count; b++) {

@@ -43,7 +43,6 @@
 #pragma once
 
 #include <array>
-#include <complex>
 #include <cstdint>
 #include <vector>
 
@@ -87,7 +86,7 @@ MelTables make_mel_tables();
 // Per-call working memory for mel_frame (kept apart so MelTables stays const/shareable).
 struct MelScratch {
   std::array<double, MusicnnInput::frame_size> windowed;                 // rotated, windowed frame
-  std::array<std::complex<double>, MusicnnInput::frame_size / 2> fft;    // FFT work buffer
+  RealFftScratch fft;                                                    // FFT work buffer
   std::array<double, MusicnnInput::spectrum_bins> re, im, power;         // spectrum
 };
 
