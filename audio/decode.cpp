@@ -329,27 +329,66 @@ struct DecodeStats {
   std::string read_error;             // why demuxing stopped early, if it did
 };
 
-// Where the first decoded frame lies on the source's sample grid, after a seek.
-// Returns the number of leading source samples to skip so that decoding starts on a
-// time shared by the source and the 16 kHz grid, and sets out.next_index to that time;
-// std::nullopt if the frame starts after the requested window (the seek overshot) or
-// has no timestamp.
-std::optional<int> align_after_seek(const Input& input, const AVFrame& frame, const DecodeRequest& request,
-                                    OutputCursor& out) {
-  const int64_t pts = frame.best_effort_timestamp;
-  if (pts == AV_NOPTS_VALUE) return std::nullopt;
+// After a seek, the decoded frames are placed by their timestamps, but a frame's pts is
+// not always the position of its first output sample: FFmpeg's Vorbis frames after a
+// long-to-short block switch carry a pts 448 samples ahead (measured on a 44.1 kHz
+// file). So frames are held back until kAgreeingSteps consecutive steps pts[k+1] -
+// pts[k] equal nb_samples[k]; those frames' pts are positions, and the first held frame
+// is placed from them by counting samples back.
+constexpr size_t kAgreeingSteps = 2;
+constexpr size_t kMaxHeldFrames = 32;  // no agreement by then: decode from the start instead
+
+struct HeldFrames {
+  std::vector<FramePtr> frames;  // decoded after the seek, not yet resampled
+  bool placed = false;           // the output position is known; frames flow straight through
+  int64_t skip_samples = 0;      // source samples still to drop before resampling
+};
+
+// Position of a frame in source samples from the stream's start, from its pts.
+int64_t source_position(const Input& input, const AVFrame& frame) {
   const int64_t origin = input.stream->start_time == AV_NOPTS_VALUE ? 0 : input.stream->start_time;
-  const int64_t rate = frame.sample_rate;
-  const int64_t first_source_sample = av_rescale_q_rnd(pts - origin, input.stream->time_base,
-                                                       AVRational{1, int(rate)}, AV_ROUND_NEAR_INF);
-  // Times on both grids are multiples of 1 / gcd(rate, 16000) s.
-  const int64_t step = rate / std::gcd(rate, int64_t(kAnalysisSampleRateHz));
-  const int64_t skip = ((step - first_source_sample % step) % step + step) % step;
-  const int64_t aligned = first_source_sample + skip;
-  const int64_t aligned_output_index = aligned / step * (kAnalysisSampleRateHz / std::gcd(rate, int64_t(kAnalysisSampleRateHz)));
-  if (aligned_output_index > request.first_sample) return std::nullopt;
-  out.next_index = aligned_output_index;
-  return int(skip);
+  return av_rescale_q_rnd(frame.best_effort_timestamp - origin, input.stream->time_base,
+                          AVRational{1, frame.sample_rate}, AV_ROUND_NEAR_INF);
+}
+
+// Source position of held.frames[0], once kAgreeingSteps consecutive steps agree.
+std::optional<int64_t> first_held_position(const Input& input, const HeldFrames& held) {
+  const std::vector<FramePtr>& frames = held.frames;
+  int64_t samples_before = 0;  // samples of frames[0..k)
+  for (size_t k = 0; k + kAgreeingSteps < frames.size(); ++k) {
+    bool agree = true;
+    for (size_t j = k; j < k + kAgreeingSteps && agree; ++j) {
+      agree = source_position(input, *frames[j + 1]) - source_position(input, *frames[j]) == frames[j]->nb_samples;
+    }
+    if (agree) return source_position(input, *frames[k]) - samples_before;
+    samples_before += frames[k]->nb_samples;
+  }
+  return std::nullopt;
+}
+
+// Places the output so that resampling starts at a time on both the source's and the
+// 16 kHz grid (multiples of 1 / gcd(rate, 16000) s): sets out.next_index and the
+// source samples to skip. False if that time lies after the requested window start
+// (the seek overshot).
+bool place_output(int64_t first_source_sample, int rate_hz, int64_t window_begin, HeldFrames& held,
+                  OutputCursor& out) {
+  const int64_t common = std::gcd(int64_t(rate_hz), int64_t(kAnalysisSampleRateHz));
+  const int64_t step = rate_hz / common;  // source samples per common grid step
+  const int64_t skip = ((-first_source_sample) % step + step) % step;
+  const int64_t output_index = (first_source_sample + skip) / step * (kAnalysisSampleRateHz / common);
+  if (output_index > window_begin) return false;
+  out.next_index = output_index;
+  held.skip_samples = skip;
+  return true;
+}
+
+// Tracker modules are rendered by a player (libopenmpt, libgme): seeking sets the song
+// position but not the notes still sounding from earlier rows, so a range decoded after
+// a seek can be silent where the whole-file decode is not. They are decoded from the
+// start instead (they are short and cheap to render).
+bool demuxer_seeks_to_exact_state(const AVFormatContext& format) {
+  const std::string name = format.iformat->name;
+  return name != "libopenmpt" && name != "libgme" && name != "libmodplug";
 }
 
 void count_corrupt_packet(DecodeStats& stats, const AVPacket* packet, const AVStream& stream, int error) {
@@ -375,7 +414,7 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
   info.container_duration_s = container_duration_s(input);
 
   bool seeked = false;
-  if (request.seek) {
+  if (request.seek && demuxer_seeks_to_exact_state(*input.format)) {
     const double target_s = request.first_sample / double(kAnalysisSampleRateHz) - kSeekPrerollS;
     if (target_s > 0) {
       const int64_t origin = input.stream->start_time == AV_NOPTS_VALUE ? 0 : input.stream->start_time;
@@ -392,6 +431,37 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
   OutputCursor out{sink, request.first_sample, request.end_sample};
   DecodeStats stats;
   bool first_frame = true;
+  HeldFrames held;
+  held.placed = !seeked;
+
+  // Mixes, resamples and delivers one frame, minus the samples still to skip.
+  auto convert_frame = [&](const AVFrame& decoded) {
+    if (!resampler.matches(decoded)) {
+      flush_resampler(resampler, out, path);
+      configure_resampler(resampler, decoded, path);
+    }
+    const int64_t skip = std::min<int64_t>(held.skip_samples, decoded.nb_samples);
+    held.skip_samples -= skip;
+    if (skip == decoded.nb_samples) return;
+    const std::vector<const uint8_t*> in = frame_sample_pointers(decoded, int(skip));
+    resample_into(resampler, in.data(), decoded.nb_samples - int(skip), out, path);
+  };
+
+  // Holds frames after a seek until they can be placed, then converts them.
+  // False = restart without seeking.
+  auto hold_frame = [&]() -> bool {
+    if (frame->best_effort_timestamp == AV_NOPTS_VALUE) return false;
+    if (!held.frames.empty() && frame->sample_rate != held.frames[0]->sample_rate) return false;
+    held.frames.emplace_back(av_frame_clone(frame.get()));
+    if (!held.frames.back()) throw std::bad_alloc();
+    const std::optional<int64_t> position = first_held_position(input, held);
+    if (!position) return held.frames.size() < kMaxHeldFrames;
+    if (!place_output(*position, held.frames[0]->sample_rate, request.first_sample, held, out)) return false;
+    held.placed = true;
+    for (const FramePtr& waiting : held.frames) convert_frame(*waiting);
+    held.frames.clear();
+    return true;
+  };
 
   // Feeds every frame the decoder has ready; false = restart without seeking.
   auto drain_decoder = [&]() -> bool {
@@ -402,28 +472,15 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
         count_corrupt_packet(stats, nullptr, *input.stream, status);
         continue;
       }
-      int skip = 0;
       if (first_frame) {
         first_frame = false;
         info.source_sample_rate_hz = frame->sample_rate;
         info.source_channels = frame->ch_layout.nb_channels;
-        if (seeked) {
-          const std::optional<int> aligned_skip = align_after_seek(input, *frame, request, out);
-          if (!aligned_skip) return false;
-          skip = *aligned_skip;
-        }
       }
-      if (!resampler.matches(*frame)) {
-        flush_resampler(resampler, out, path);
-        configure_resampler(resampler, *frame, path);
-      }
-      if (skip < frame->nb_samples) {
-        const std::vector<const uint8_t*> in = frame_sample_pointers(*frame, skip);
-        resample_into(resampler, in.data(), frame->nb_samples - skip, out, path);
-      } else if (skip > 0) {
-        // The alignment skip spans more than this frame: it is carried into the next one.
-        first_frame = true;
-        out.next_index = 0;
+      if (held.placed) {
+        convert_frame(*frame);
+      } else if (!hold_frame()) {
+        return false;
       }
       av_frame_unref(frame.get());
     }
@@ -447,6 +504,7 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
   if (!out.done()) {
     avcodec_send_packet(input.codec.get(), nullptr);  // flush the decoder's delayed frames
     if (!drain_decoder()) return std::nullopt;
+    if (!held.placed) return std::nullopt;  // too few frames after the seek to place them
     flush_resampler(resampler, out, path);
   }
 

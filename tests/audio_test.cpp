@@ -270,6 +270,16 @@ TEST(AudioTracker, ProTrackerModuleDecodesThroughLibopenmpt) {
   EXPECT_GT(fundamental, 5 * amplitude_at(audio.samples, 300, 16000, 32000));
 }
 
+TEST(AudioTracker, RangeOfModuleEqualsSliceOfFullDecode) {
+  // libopenmpt's seek would drop the note triggered in row 0; ranges must still match.
+  const std::string path = write_tracker_module("square_range.mod");
+  const DecodedAudio full = decode_audio(path);
+  const DecodedAudio part = decode_audio_range(path, 2.5, 4.25);
+  ASSERT_EQ(part.samples.size(), 28000u);
+  EXPECT_EQ(max_abs_difference(part.samples, std::span(full.samples).subspan(40000, 28000)), 0.0f);
+  EXPECT_GT(amplitude_at(part.samples, 258.98, 0, 16000), 0.02);
+}
+
 // A 16 kHz source is not filtered: s16 samples come out as exact multiples of 1/32768.
 TEST(AudioResample, SixteenKilohertzS16PassesThroughUnfiltered) {
   const DecodedAudio audio = decode_audio(from_joram("j16.wav", "-c:a pcm_s16le"));
@@ -463,7 +473,9 @@ INSTANTIATE_TEST_SUITE_P(
                     // |Δ| 0.11), without it they are exact.
                     RangeCase{"j16_nopns.m4a", "-c:a aac -b:a 128k -aac_pns 0", 1e-6f},
                     RangeCase{"j44f32.wav", "-ar 44100 -ac 2 -c:a pcm_f32le", 1e-6f},
-                    RangeCase{"j44.mp3", "-ar 44100 -ac 2 -c:a libmp3lame -b:a 192k", 1e-6f}),
+                    RangeCase{"j44.mp3", "-ar 44100 -ac 2 -c:a libmp3lame -b:a 192k", 1e-6f},
+                    RangeCase{"j44vbr.mp3", "-ar 44100 -ac 2 -c:a libmp3lame -q:a 2", 1e-6f},
+                    RangeCase{"j44.ogg", "-ar 44100 -ac 2 -c:a libvorbis", 1e-6f}),
     [](const testing::TestParamInfo<RangeCase>& info) {
       std::string name = info.param.file.empty() ? "joram_mp3" : info.param.file;
       std::replace(name.begin(), name.end(), '.', '_');
