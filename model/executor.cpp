@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cassert>
 #include <cstring>
 #include <map>
@@ -235,7 +236,9 @@ void Executor::build_plan(const Shape& input_shape) {
     } else {
       value.storage = PlanValue::Storage::arena;
     }
-    PlanStep step{index, nullptr};
+    PlanStep step{index, nullptr, 0};
+    if (node.op == OpKind::Conv2D)  // 2 * N * OH * OW * O * (KH * KW * C)
+      step.flops = 2.0 * element_count(value.spec.shape) * element_count(inputs[1].shape) / inputs[1].shape[3];
     const bool constant_filter = node.op == OpKind::Conv2D && inputs[1].data;
     if (constant_filter && !options_.reference)
       step.conv = prepare_conv(inputs[0], inputs[1], value.spec.shape, conv2d_params(node, inputs, value.spec.shape));
@@ -296,8 +299,15 @@ std::vector<Tensor> Executor::run(const Tensor& input) {
     inputs.clear();
     for (int in : node.inputs) inputs.push_back({plan_.values[in].spec.dtype, plan_.values[in].spec.shape, value_data(plan_, in, input.data)});
     const PlanValue& value = plan_.values[step.node];
+    const auto start = options_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     compute_op(node, inputs, {value.spec.dtype, value.spec.shape, value_data(plan_, step.node, input.data)}, context);
+    if (options_.profile) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      (node.op == OpKind::Conv2D ? profile_.conv_seconds : profile_.other_seconds) += seconds;
+      profile_.conv_flops += step.flops;
+    }
   }
+  ++profile_.runs;
   std::vector<Tensor> outputs;
   for (int node : output_nodes_) outputs.push_back({plan_.values[node].spec.dtype, plan_.values[node].spec.shape, value_data(plan_, node, input.data)});
   return outputs;

@@ -37,12 +37,22 @@ namespace tagscape::model {
 struct ExecutorOptions {
   int threads = 0;         // <= 0: all cores
   bool reference = false;  // scalar reference kernels (tests only: slow)
+  bool profile = false;    // time every op (Executor::profile); costs a clock read per op
+};
+
+// Accumulated over every run() since construction (ExecutorOptions::profile).
+struct ExecutorProfile {
+  double conv_seconds = 0;   // wall seconds in Conv2D
+  double conv_flops = 0;     // multiply-adds x 2 computed by Conv2D
+  double other_seconds = 0;  // wall seconds in every other op
+  int64_t runs = 0;
 };
 
 // One node of a plan, in execution order.
 struct PlanStep {
   int node;                          // index into Graph::nodes
   std::shared_ptr<ConvKernel> conv;  // Conv2D: prepared oneDNN primitive
+  double flops = 0;                  // Conv2D: 2 x multiply-adds for this input shape
 };
 
 // Where a node's value lives during a run.
@@ -74,6 +84,7 @@ class Executor {
   const std::vector<std::string>& output_names() const { return output_names_; }
   const Plan& plan() const { return plan_; }
   int threads() const { return pool_.size(); }
+  const ExecutorProfile& profile() const { return profile_; }
 
  private:
   void build_plan(const Shape& input_shape);
@@ -87,6 +98,7 @@ class Executor {
   ExecutorOptions options_;
   ThreadPool pool_;
   Plan plan_;
+  ExecutorProfile profile_;
   std::vector<uint8_t> arena_;
 };
 
