@@ -465,13 +465,16 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
 
   // Feeds every frame the decoder has ready; false = restart without seeking.
   auto drain_decoder = [&]() -> bool {
+    int errors_in_a_row = 0;  // bounded, so a decoder stuck in an error state cannot hang us
     while (!out.done()) {
       const int status = avcodec_receive_frame(input.codec.get(), frame.get());
       if (status == AVERROR(EAGAIN) || status == AVERROR_EOF) return true;
       if (status < 0) {
         count_corrupt_packet(stats, nullptr, *input.stream, status);
+        if (++errors_in_a_row == 64) return true;
         continue;
       }
+      errors_in_a_row = 0;
       if (first_frame) {
         first_frame = false;
         info.source_sample_rate_hz = frame->sample_rate;
@@ -514,7 +517,7 @@ std::optional<AudioInfo> run_decode(const std::string& path, const DecodeRequest
   if (!request.is_range && out.delivered == 0) {
     std::string cause = "no audio decoded (0 samples";
     if (stats.corrupt_packets > 0) {
-      cause += "; " + std::to_string(stats.corrupt_packets) + " packets failed to decode: " + stats.last_decode_error;
+      cause += "; " + plural(stats.corrupt_packets, "packet") + " failed to decode: " + stats.last_decode_error;
     } else if (!stats.read_error.empty()) {
       cause += "; read error: " + stats.read_error;
     }
