@@ -10,7 +10,12 @@ namespace tagscape::cli {
 
 using Command = std::function<int()>;
 
-Command add_predict_command(CLI::App& app);
-Command add_models_command(CLI::App& app);
+Command add_predict_command(CLI::App& app);   // cli/predict.cpp
+Command add_models_command(CLI::App& app);    // cli/models.cpp
+Command add_analyze_command(CLI::App& app);   // cli/analyze.cpp
+Command add_info_command(CLI::App& app);      // cli/info.cpp
+Command add_export_command(CLI::App& app);    // cli/export.cpp
+Command add_import_command(CLI::App& app);    // cli/import.cpp
+Command add_demo_command(CLI::App& app);      // cli/demo.cpp
 
 }  // namespace tagscape::cli

@@ -18,8 +18,13 @@ int main(int argc, char** argv) {
     tagscape::cli::Command command = adder(app);
     commands[app.get_subcommands({}).at(before)] = std::move(command);
   };
+  add(tagscape::cli::add_analyze_command);
+  add(tagscape::cli::add_info_command);
   add(tagscape::cli::add_predict_command);
   add(tagscape::cli::add_models_command);
+  add(tagscape::cli::add_export_command);
+  add(tagscape::cli::add_import_command);
+  add(tagscape::cli::add_demo_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
