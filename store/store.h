@@ -1,11 +1,12 @@
 // store/store.h — the collection file: one SQLite database that `tagscape analyze`
 // writes and every later view (projections, web explorer, `tagscape info`) reads.
 //
-//   Store store = open_store("collection.tagscape");          // creates + migrates
-//   int64_t taggrams = upsert_space(store, {.name = "msd-musicnn-1/taggrams", ...});
-//   if (auto known = lookup_track(store, path); !needs_analysis(known, ...)) skip;
-//   commit_track(store, analysis);                              // one transaction per track
-//   SpaceMatrix m = read_space(store, taggrams);                // [total_segments, dims]
+//   Store store = open_store("collection.tagscape");     // creates + migrates
+//   int64_t taggrams = upsert_space(store, taggram_space);  // idempotent by name
+//   std::optional<TrackState> known = lookup_track(store, path);
+//   if (known && known->size_bytes == size && known->mtime_ns == mtime && has all spaces) skip;
+//   commit_track(store, analysis);                         // one transaction per track
+//   SpaceMatrix m = read_space(store, taggrams);           // [total_segments, dims] floats
 //
 // Connection settings: WAL journal (readers never block the writer and vice versa),
 // synchronous=NORMAL (with WAL a committed transaction survives a process crash; only a
