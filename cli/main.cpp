@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    return app.exit(error) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
   }
   try {
     for (const CLI::App* sub : app.get_subcommands())

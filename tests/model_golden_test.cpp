@@ -37,6 +37,8 @@ struct GoldenCase {
   float tolerance;
 };
 
+void PrintTo(const GoldenCase& golden, std::ostream* out) { *out << golden.model << " " << golden.output; }
+
 class ModelGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ModelGolden, MatchesReferencePipeline) {

@@ -185,7 +185,16 @@ struct ConvCase {
   bool bias, relu, scale_offset;
 };
 
+void PrintTo(const ConvCase& c, std::ostream* out) {
+  *out << "x" << shape_string(c.x) << " w" << shape_string(c.w) << " stride " << c.stride << " dilation " << c.dilation;
+}
+
 class ConvFastPath : public ::testing::TestWithParam<ConvCase> {};
+
+std::string conv_case_name(const ::testing::TestParamInfo<ConvCase>& info) {
+  static const char* const names[] = {"musicnn_front_end", "temporal_same", "vgg_stride2", "dilated", "pointwise"};
+  return names[info.index];
+}
 
 TEST_P(ConvFastPath, MatchesScalarReference) {
   const ConvCase& c = GetParam();
@@ -218,7 +227,8 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{{2, 20, 9, 1}, {8, 1, 1, 5}, Padding::same, 1, 1, true, true, false},    // temporal filter, SAME
         ConvCase{{1, 9, 7, 6}, {3, 3, 6, 8}, Padding::same, 2, 1, true, false, false},    // VGG-like, stride 2
         ConvCase{{1, 11, 10, 3}, {3, 2, 3, 4}, Padding::valid, 1, 2, false, true, false}, // dilated
-        ConvCase{{3, 5, 5, 4}, {1, 1, 4, 7}, Padding::valid, 1, 1, false, false, true})); // pointwise
+        ConvCase{{3, 5, 5, 4}, {1, 1, 4, 7}, Padding::valid, 1, 1, false, false, true}), // pointwise
+    conv_case_name);
 
 TEST(Ops, MatMulHandComputedAndTransposed) {
   // [[1, 2, 3], [4, 5, 6]] x [[1, 0], [0, 1], [1, 1]] = [[4, 5], [10, 11]]

@@ -161,6 +161,20 @@ TEST(StoreOpen, CreatesReopensAndConfiguresTheFile) {
   }
 }
 
+TEST(StoreOpen, AReaderSeesCommitsOfAConcurrentWriter) {
+  TempDir dir;
+  const std::string path = dir.file("collection.tagscape");
+  Store writer = open_store(path);
+  const std::vector<Space> spaces = add_two_spaces(writer);
+  Store reader = open_store(path, OpenMode::read_only);  // e.g. the web server while analyze runs
+  EXPECT_TRUE(list_tracks(reader).empty());
+  commit_track(writer, make_analysis("/music/a.mp3", 1, spaces).analysis);
+  EXPECT_EQ(list_tracks(reader).size(), 1u);
+  EXPECT_EQ(read_space(reader, spaces[1].id).track_ids.size(), 1u);
+  commit_track(writer, make_analysis("/music/b.mp3", 2, spaces).analysis);
+  EXPECT_EQ(summarize(reader).tracks_ok, 2);
+}
+
 TEST(StoreOpen, MigratesAVersionZeroFileForward) {
   TempDir dir;
   const std::string path = dir.file("old.tagscape");
