@@ -54,6 +54,11 @@
 //             data            BLOB     float32 [tracks.segment_count, spaces.dims], row-major
 //   index vectors_by_space(space_id, track_id) — bulk read of one space in track order.
 //
+// Size and speed (bench/store_bench, 2-core Zen 5, page cache warm): 1.34 MB per audio
+// hour for taggrams(50) + embeddings(200) at 3 s segments (payload 1.20 MB; the rest is
+// partly-filled 16 KiB overflow pages); commit_track 0.4-0.9 ms per 60-segment track;
+// read_space of 1M segments x 200 dims (800 MB) 0.43 s; lookup_track ~12-22 us.
+//
 // Segment times are one blob per track rather than one row per segment: 100k tracks x
 // ~80 segments would be 8M rows; as blobs reading them all is 100k row reads.
 //
