@@ -102,18 +102,25 @@ std::shared_ptr<ConvKernel> prepare_conv(const Tensor& x, const Tensor& w, const
                                          const Conv2DParams& p) {
   auto kernel = std::make_shared<ConvKernel>();
   const int64_t out_channels = w.shape[3];
-  kernel->src = nhwc_desc(x.shape);
+  // A single-channel filter as wide as its input (MusiCNN's mid-end: x [N, H, 561, 1],
+  // w [7, 561, 1, 64]) is, byte for byte, a 1-wide filter over 561 channels; oneDNN
+  // runs that form ~4x faster.
+  const bool width_as_channels = x.shape[3] == 1 && w.shape[2] == 1 && w.shape[1] == x.shape[2] &&
+                                 output_shape[2] == 1 && p.pad_left == 0 && p.stride_w == 1;
+  const Shape x_shape = width_as_channels ? Shape{x.shape[0], x.shape[1], 1, x.shape[2]} : x.shape;
+  const Shape w_shape = width_as_channels ? Shape{w.shape[0], 1, w.shape[1], w.shape[3]} : w.shape;
+  kernel->src = nhwc_desc(x_shape);
   kernel->dst = nhwc_desc(output_shape);
-  const dnnl::memory::desc weights_user({out_channels, w.shape[2], w.shape[0], w.shape[1]}, dt::f32, tag::hwio);
-  const dnnl::memory::desc weights_any({out_channels, w.shape[2], w.shape[0], w.shape[1]}, dt::f32, tag::any);
+  const dnnl::memory::desc weights_user({out_channels, w_shape[2], w_shape[0], w_shape[1]}, dt::f32, tag::hwio);
+  const dnnl::memory::desc weights_any({out_channels, w_shape[2], w_shape[0], w_shape[1]}, dt::f32, tag::any);
   const dnnl::memory::desc bias_desc = channel_desc(out_channels, false);
   // oneDNN counts dilation from 0; the far-side padding makes its output size equal ours.
   const dnnl::memory::dims strides = {p.stride_h, p.stride_w};
   const dnnl::memory::dims dilation = {p.dilation_h - 1, p.dilation_w - 1};
   const dnnl::memory::dims pad_before = {p.pad_top, p.pad_left};
   const dnnl::memory::dims pad_after = {
-      (output_shape[1] - 1) * p.stride_h + (w.shape[0] - 1) * p.dilation_h + 1 - x.shape[1] - p.pad_top,
-      (output_shape[2] - 1) * p.stride_w + (w.shape[1] - 1) * p.dilation_w + 1 - x.shape[2] - p.pad_left};
+      (output_shape[1] - 1) * p.stride_h + (w_shape[0] - 1) * p.dilation_h + 1 - x_shape[1] - p.pad_top,
+      (output_shape[2] - 1) * p.stride_w + (w_shape[1] - 1) * p.dilation_w + 1 - x_shape[2] - p.pad_left};
 
   dnnl::post_ops post_ops;
   if (p.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);

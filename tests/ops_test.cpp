@@ -192,7 +192,7 @@ void PrintTo(const ConvCase& c, std::ostream* out) {
 class ConvFastPath : public ::testing::TestWithParam<ConvCase> {};
 
 std::string conv_case_name(const ::testing::TestParamInfo<ConvCase>& info) {
-  static const char* const names[] = {"musicnn_front_end", "temporal_same", "vgg_stride2", "dilated", "pointwise"};
+  static const char* const names[] = {"musicnn_front_end", "temporal_same", "vgg_stride2", "dilated", "pointwise", "full_width"};
   return names[info.index];
 }
 
@@ -227,7 +227,8 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{{2, 20, 9, 1}, {8, 1, 1, 5}, Padding::same, 1, 1, true, true, false},    // temporal filter, SAME
         ConvCase{{1, 9, 7, 6}, {3, 3, 6, 8}, Padding::same, 2, 1, true, false, false},    // VGG-like, stride 2
         ConvCase{{1, 11, 10, 3}, {3, 2, 3, 4}, Padding::valid, 1, 2, false, true, false}, // dilated
-        ConvCase{{3, 5, 5, 4}, {1, 1, 4, 7}, Padding::valid, 1, 1, false, false, true}), // pointwise
+        ConvCase{{3, 5, 5, 4}, {1, 1, 4, 7}, Padding::valid, 1, 1, false, false, true},  // pointwise
+        ConvCase{{2, 13, 24, 1}, {7, 24, 1, 12}, Padding::valid, 1, 1, true, true, true}), // full width (mid-end)
     conv_case_name);
 
 TEST(Ops, MatMulHandComputedAndTransposed) {
