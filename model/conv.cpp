@@ -51,30 +51,6 @@ dnnl::memory::desc channel_desc(int64_t channels, bool per_oc_broadcast) {
 
 }  // namespace
 
-Conv2DParams conv2d_params(const Node& node, std::span<const Tensor> inputs, const Shape& output_shape) {
-  const auto& a = node.attrs;
-  const Tensor& x = inputs[0];
-  const Tensor& w = inputs[1];
-  auto before = [&](int64_t in, int64_t out, int64_t window, int64_t stride, int64_t dilation, int64_t explicit_before) {
-    if (a.padding == Padding::valid) return int64_t{0};
-    if (a.padding == Padding::explicit_) return explicit_before;
-    const int64_t effective = (window - 1) * dilation + 1;
-    return std::max<int64_t>((out - 1) * stride + effective - in, 0) / 2;  // SAME: the odd one goes after
-  };
-  Conv2DParams p;
-  p.stride_h = a.strides[1], p.stride_w = a.strides[2];
-  p.dilation_h = a.dilations[1], p.dilation_w = a.dilations[2];
-  p.pad_top = before(x.shape[1], output_shape[1], w.shape[0], p.stride_h, p.dilation_h, a.explicit_paddings[2]);
-  p.pad_left = before(x.shape[2], output_shape[2], w.shape[1], p.stride_w, p.dilation_w, a.explicit_paddings[4]);
-  p.bias = a.fused_bias ? inputs[2].f32() : nullptr;
-  p.relu = a.fused_relu;
-  if (a.post_scale_offset) {
-    p.scale = inputs[inputs.size() - 2].f32();
-    p.offset = inputs[inputs.size() - 1].f32();
-  }
-  return p;
-}
-
 void conv2d_reference(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2DParams& p) {
   const int64_t batch = x.shape[0], height = x.shape[1], width = x.shape[2], channels = x.shape[3];
   const int64_t kernel_h = w.shape[0], kernel_w = w.shape[1], out_channels = w.shape[3];

@@ -285,6 +285,24 @@ OutputSpec infer_pack(const Node& node, std::span<const Tensor> inputs) {
 
 }  // namespace
 
+Conv2DParams conv2d_params(const Node& node, std::span<const Tensor> inputs, const Shape& output_shape) {
+  const auto& a = node.attrs;
+  const Tensor& x = inputs[0];
+  const Tensor& w = inputs[1];
+  Conv2DParams p;
+  p.stride_h = a.strides[1], p.stride_w = a.strides[2];
+  p.dilation_h = a.dilations[1], p.dilation_w = a.dilations[2];
+  p.pad_top = pad_before(x.shape[1], output_shape[1], w.shape[0], p.stride_h, p.dilation_h, a.padding, a.explicit_paddings[2]);
+  p.pad_left = pad_before(x.shape[2], output_shape[2], w.shape[1], p.stride_w, p.dilation_w, a.padding, a.explicit_paddings[4]);
+  p.bias = a.fused_bias ? inputs[2].f32() : nullptr;
+  p.relu = a.fused_relu;
+  if (a.post_scale_offset) {
+    p.scale = inputs[inputs.size() - 2].f32();
+    p.offset = inputs[inputs.size() - 1].f32();
+  }
+  return p;
+}
+
 bool op_is_view(OpKind op) {
   return op == OpKind::Identity || op == OpKind::Reshape || op == OpKind::ExpandDims || op == OpKind::Squeeze;
 }
