@@ -77,4 +77,27 @@ TrackAnalysis analyze_file(const std::string& path, std::vector<ModelRunner>& mo
 TrackAnalysis analyze_samples(const float* samples, int64_t count, std::vector<ModelRunner>& models,
                               const AnalysisOptions& options);
 
+// ---- the two halves, for running decode + mel and inference on different threads ----
+
+// A file's patches, ready for the models: decode + mel + cut, no inference.
+// Holds every patch of the file: ≈ 72 KB per 3 s segment (86 MB per audio hour).
+struct TrackPatches {
+  TrackAnalysis track;         // audio, samples, mel_frames, segments, seconds.decode/mel; no outputs yet
+  std::vector<float> patches;  // [track.segments.size(), patch_frames, 96]
+};
+
+// Throws tagscape::Error for unusable audio (see audio/decode.h).
+TrackPatches extract_patches(const std::string& path, const PatchOptions& options);
+
+// Runs every model over `patches` in batches, filling track.outputs (one per model
+// output, in `models` order) and adding to track.seconds.model. `track` is usually
+// patches.track moved out, or a copy of it.
+void run_models_on_patches(std::vector<ModelRunner>& models, const TrackPatches& patches, int patch_frames,
+                           int batch_patches, TrackAnalysis& track);
+
+// Runs every model over one batch of patches [count, patch_frames, 96], appending to
+// track.outputs (which must already hold one slot per model output).
+void run_models(std::vector<ModelRunner>& models, const float* patches, int count, int patch_frames,
+                TrackAnalysis& track);
+
 }  // namespace tagscape::model

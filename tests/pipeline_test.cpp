@@ -99,3 +99,23 @@ TEST(Pipeline, UnknownOutputAliasIsAnError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Pipeline, SplitHalvesEqualTheStreamingPipeline) {
+  std::vector<ModelRunner> models;
+  models.push_back(make_model_runner("msd-musicnn-1", {"taggrams", "embeddings"}, 2));
+  const TrackAnalysis streamed = analyze_file(kClip, models, {});
+  TrackPatches patches = extract_patches(kClip, PatchOptions{});
+  ASSERT_EQ(patches.patches.size(), streamed.segments.size() * 187 * 96);
+  TrackAnalysis split = patches.track;
+  run_models_on_patches(models, patches, 187, 3, split);
+  ASSERT_EQ(split.outputs.size(), streamed.outputs.size());
+  for (size_t k = 0; k < split.outputs.size(); ++k) {
+    ASSERT_EQ(split.outputs[k].values.size(), streamed.outputs[k].values.size());
+    for (size_t i = 0; i < split.outputs[k].values.size(); ++i)
+      EXPECT_NEAR(split.outputs[k].values[i], streamed.outputs[k].values[i], 1e-5f);
+  }
+}
+
+}  // namespace
