@@ -54,6 +54,9 @@ void collect_ffmpeg_log(void* context, int level, const char* format, va_list ar
   }
 }
 
+
+}  // namespace
+
 void route_ffmpeg_logging() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -61,6 +64,8 @@ void route_ffmpeg_logging() {
     av_log_set_callback(collect_ffmpeg_log);
   });
 }
+
+namespace {
 
 // Installs `capture` as this thread's collector for the lifetime of the guard.
 struct LogCaptureGuard {

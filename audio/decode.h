@@ -103,4 +103,8 @@ AudioInfo decode_audio_range_stream(const std::string& path, double start_s, dou
 
 inline constexpr double kSeekPrerollS = 1.0;  // decoded and discarded before a range's start
 
+// Routes FFmpeg's logging away from stderr (once per process; every decode does it
+// too). Call it before any other use of FFmpeg, e.g. probing files.
+void route_ffmpeg_logging();
+
 }  // namespace tagscape

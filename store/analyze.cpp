@@ -1,0 +1,550 @@
+#include "store/analyze.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "audio/probe.h"
+#include "audio/tags.h"
+#include "common/error.h"
+#include "model/pipeline.h"
+#include "store/content_hash.h"
+#include "store/store.h"
+
+namespace tagscape {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::vector<std::string> kTaggers = {"msd-musicnn-1", "mtt-musicnn-1", "msd-vgg-1", "mtt-vgg-1"};
+
+// The moods space: dim name -> the two-class model whose positive class it is.
+const std::vector<std::pair<std::string, std::string>> kMoodModels = {
+    {"happy", "mood_happy-musicnn-msd-2"},       {"sad", "mood_sad-musicnn-msd-2"},
+    {"relaxed", "mood_relaxed-musicnn-msd-2"},   {"aggressive", "mood_aggressive-musicnn-msd-2"},
+    {"danceable", "danceability-musicnn-msd-2"}};
+
+constexpr int kBatchPatches = 8;
+
+// ------------------------------------------------------------------ discovery
+
+bool is_hidden(const fs::path& path) { return path.filename().string().starts_with("."); }
+
+void walk(const fs::path& directory, std::set<std::pair<dev_t, ino_t>>& visited, std::vector<std::string>& files,
+          std::vector<std::string>& warnings) {
+  struct stat info {};
+  if (stat(directory.c_str(), &info) != 0 || !visited.insert({info.st_dev, info.st_ino}).second) return;  // loop
+  std::error_code error;
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) entries.push_back(it->path());
+  if (error) {
+    warnings.push_back(directory.string() + ": cannot read directory (" + error.message() + ")");
+    return;
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& entry : entries) {
+    if (is_hidden(entry)) continue;
+    if (fs::is_directory(entry, error)) walk(entry, visited, files, warnings);
+    else if (fs::is_regular_file(entry, error) && guess_audio_file(entry.string()) != AudioGuess::not_audio)
+      files.push_back(entry.string());
+  }
+}
+
+// ------------------------------------------------------------------ spaces
+
+struct SpaceSource {
+  int runner;  // index into the runner list
+  int output;  // index of that runner's output
+  int column;  // -1: every column; else one column (moods)
+};
+
+struct SpacePlan {
+  Space space;
+  int64_t id = 0;
+  std::vector<SpaceSource> sources;
+};
+
+struct Models {
+  std::vector<std::string> ids;             // one per runner
+  std::vector<model::ModelRunner> runners;  // loaded
+  std::vector<SpacePlan> spaces;
+};
+
+int positive_class(const model::ModelInfo& info, const std::string& name) {
+  const auto it = std::find(info.classes.begin(), info.classes.end(), name);
+  if (it == info.classes.end()) throw Error(info.id + ": no class named '" + name + "' in its metadata");
+  return static_cast<int>(it - info.classes.begin());
+}
+
+int add_runner(Models& models, const std::string& id, const std::vector<std::string>& outputs, int jobs) {
+  models.ids.push_back(id);
+  models.runners.push_back(model::make_model_runner(id, outputs, jobs));
+  return static_cast<int>(models.runners.size()) - 1;
+}
+
+void plan_tagger(Models& models, const std::string& id, int jobs) {
+  const int runner = add_runner(models, id, {"taggrams", "embeddings"}, jobs);
+  const model::ModelInfo& info = models.runners[runner].info;
+  SpacePlan taggrams{{0, id + "/taggrams", SpaceKind::taggrams, id, models.runners[runner].outputs[0],
+                      static_cast<int>(info.classes.size()), info.classes},
+                     0, {{runner, 0, -1}}};
+  const std::string embedding_node = models.runners[runner].outputs[1];
+  int64_t embedding_dims = 0;
+  for (const auto& output : info.outputs)
+    if (output.name == embedding_node) embedding_dims = output.dims;
+  if (embedding_dims <= 0) throw Error(id + ": metadata gives no size for " + embedding_node);
+  SpacePlan embeddings{{0, id + "/embeddings", SpaceKind::embeddings, id, embedding_node,
+                        static_cast<int>(embedding_dims), {}},
+                       0, {{runner, 1, -1}}};
+  models.spaces.push_back(std::move(taggrams));
+  models.spaces.push_back(std::move(embeddings));
+}
+
+void plan_moods(Models& models, int jobs) {
+  SpacePlan moods{{0, "moods", SpaceKind::moods, "", "model/Sigmoid", static_cast<int>(kMoodModels.size()), {}}, 0, {}};
+  for (const auto& [mood, id] : kMoodModels) {
+    const int runner = add_runner(models, id, {"taggrams"}, jobs);
+    moods.space.dim_names.push_back(mood);
+    moods.sources.push_back({runner, 0, positive_class(models.runners[runner].info, mood)});
+  }
+  models.spaces.push_back(std::move(moods));
+}
+
+std::vector<std::string> selection_with_store_spaces(const std::string& selection, Store& store) {
+  if (!selection.empty()) return expand_model_selection(selection);
+  std::vector<std::string> ids = {"msd-musicnn-1"};
+  for (const Space& space : list_spaces(store)) {
+    const std::string id = space.kind == SpaceKind::moods ? "moods" : space.model;
+    if (space.kind != SpaceKind::imported && !id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+Models load_models(const std::vector<std::string>& selection, int jobs, Store& store) {
+  Models models;
+  for (const std::string& id : selection) {
+    if (id == "moods") plan_moods(models, jobs);
+    else plan_tagger(models, id, jobs);
+  }
+  for (SpacePlan& plan : models.spaces) plan.id = upsert_space(store, plan.space);
+  return models;
+}
+
+// Times one batch per model (also compiles oneDNN's kernels before the first track).
+void measure_cost(Models& models, AnalyzePlanInfo& info) {
+  std::vector<float> zeros(static_cast<size_t>(kBatchPatches) * MusicnnInput::patch_frames * MusicnnInput::bands, 0.0f);
+  const model::Tensor batch{model::DType::f32, {kBatchPatches, MusicnnInput::patch_frames, MusicnnInput::bands}, zeros.data()};
+  double seconds_per_patch = 0, flops_per_patch = 0;
+  for (auto& runner : models.runners) {
+    runner.executor->run(batch);  // plan + JIT
+    const auto start = Clock::now();
+    runner.executor->run(batch);
+    seconds_per_patch += std::chrono::duration<double>(Clock::now() - start).count() / kBatchPatches;
+    for (const auto& step : runner.executor->plan().steps) flops_per_patch += step.flops / kBatchPatches;
+  }
+  const double patches_per_hour = 3600.0 / (MusicnnInput::patch_frames * MusicnnInput::frame_hop_s);
+  info.seconds_per_audio_hour = seconds_per_patch * patches_per_hour;
+  info.gflop_per_audio_minute = flops_per_patch * patches_per_hour / 60 / 1e9;
+}
+
+// ------------------------------------------------------------------ planning per file
+
+enum class Action { analyse, update, restore, skip, skip_failed };
+
+struct WorkItem {
+  std::string path;
+  FileIdentity identity;
+  Action action = Action::analyse;
+  int64_t track_id = 0;
+  std::vector<int> spaces;  // indexes into Models::spaces to compute
+};
+
+std::optional<FileIdentity> stat_identity(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileIdentity{path, static_cast<int64_t>(info.st_size),
+                      static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec, ""};
+}
+
+bool unchanged(const TrackState& known, FileIdentity& identity) {
+  if (known.size_bytes != identity.size_bytes) return false;
+  if (known.mtime_ns == identity.mtime_ns) return true;
+  try {  // same size, new mtime: only the content can tell (a touch, a copy)
+    identity.content_hash = hash_file_content(identity.path);
+  } catch (const Error&) {
+    return false;
+  }
+  return identity.content_hash == known.content_hash;
+}
+
+WorkItem plan_file(Store& store, const std::string& path, const Models& models, bool force) {
+  WorkItem item{path, {}, Action::analyse, 0, {}};
+  const std::optional<FileIdentity> identity = stat_identity(path);
+  if (identity) item.identity = *identity;
+  item.identity.path = path;
+  for (size_t k = 0; k < models.spaces.size(); ++k) item.spaces.push_back(static_cast<int>(k));
+  const std::optional<TrackState> known = lookup_track(store, path);
+  if (force || !known || !identity || !unchanged(*known, item.identity)) return item;
+  item.track_id = known->track_id;
+  if (known->status == TrackStatus::failed) {
+    item.action = Action::skip_failed;
+    return item;
+  }
+  item.spaces.clear();
+  for (size_t k = 0; k < models.spaces.size(); ++k)
+    if (!std::binary_search(known->space_ids.begin(), known->space_ids.end(), models.spaces[k].id))
+      item.spaces.push_back(static_cast<int>(k));
+  if (known->status == TrackStatus::removed) item.action = Action::restore;
+  else item.action = item.spaces.empty() ? Action::skip : Action::update;
+  return item;
+}
+
+// Tracks under a root whose files are gone.
+std::vector<std::string> vanished_tracks(Store& store, const std::vector<std::string>& roots,
+                                         const std::set<std::string>& found) {
+  std::vector<std::string> gone;
+  for (const Track& track : list_tracks(store)) {
+    if (track.status == TrackStatus::removed || found.count(track.file.path)) continue;
+    for (const std::string& root : roots) {
+      const std::string prefix = root.ends_with('/') ? root : root + "/";
+      std::error_code error;
+      if ((track.file.path.starts_with(prefix) || track.file.path == root) && !fs::exists(track.file.path, error)) {
+        gone.push_back(track.file.path);
+        break;
+      }
+    }
+  }
+  return gone;
+}
+
+// ------------------------------------------------------------------ analysis
+
+// What the decoding thread hands to the inference thread.
+struct Prepared {
+  size_t item;  // index into the work list
+  std::optional<model::TrackPatches> patches;
+  AudioTags tags;
+  std::string error;  // decoding failed
+};
+
+// A bounded queue between the decode thread and the inference thread.
+class PreparedQueue {
+ public:
+  explicit PreparedQueue(size_t capacity) : capacity_(capacity) {}
+
+  bool push(Prepared prepared, const std::atomic<bool>* stop) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return queue_.size() < capacity_ || closed_ || (stop && *stop); });
+    if (closed_ || (stop && *stop)) return false;
+    queue_.push_back(std::move(prepared));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  std::optional<Prepared> pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) return std::nullopt;
+    Prepared prepared = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return prepared;
+  }
+
+  void finish() {  // producer: no more items
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    not_empty_.notify_all();
+  }
+
+  void close() {  // consumer: stop accepting
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_full_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Prepared> queue_;
+  size_t capacity_;
+  bool finished_ = false, closed_ = false;
+};
+
+model::TrackPatches decode_patches(const std::string& path, int patch_hop_frames) {
+  PatchOptions options;
+  options.patch_hop_frames = patch_hop_frames;
+  model::TrackPatches patches = model::extract_patches(path, options);
+  if (patches.track.segments.empty() && patches.track.samples > 0) {  // shorter than one segment
+    options.last_patch = LastPatchMode::repeat;
+    patches = model::extract_patches(path, options);
+  }
+  return patches;
+}
+
+void produce(const std::vector<WorkItem>& work, const std::vector<size_t>& order, int patch_hop_frames,
+             PreparedQueue& queue, const std::atomic<bool>* stop) {
+  for (size_t index : order) {
+    if (stop && *stop) break;
+    Prepared prepared{index, std::nullopt, {}, ""};
+    try {
+      prepared.patches = decode_patches(work[index].path, patch_hop_frames);
+      if (work[index].action == Action::analyse) prepared.tags = read_audio_tags(work[index].path);
+    } catch (const std::exception& error) {
+      prepared.error = error.what();
+    }
+    if (!queue.push(std::move(prepared), stop)) break;
+  }
+  queue.finish();
+}
+
+// [segments, dims] of one space from the models' raw outputs.
+std::vector<float> assemble_space(const SpacePlan& plan, const std::vector<std::vector<std::vector<float>>>& outputs,
+                                  const std::vector<std::vector<int64_t>>& output_dims, int64_t segments) {
+  std::vector<float> values;
+  values.reserve(static_cast<size_t>(segments) * plan.space.dims);
+  for (int64_t row = 0; row < segments; ++row)
+    for (const SpaceSource& source : plan.sources) {
+      const int64_t dims = output_dims[source.runner][source.output];
+      const float* data = outputs[source.runner][source.output].data() + row * dims;
+      if (source.column < 0) values.insert(values.end(), data, data + dims);
+      else values.push_back(data[source.column]);
+    }
+  return values;
+}
+
+struct SpaceValues {
+  std::vector<int64_t> ids;
+  std::vector<std::vector<float>> values;
+};
+
+SpaceValues run_spaces(Models& models, const std::vector<int>& wanted, const model::TrackPatches& patches) {
+  std::set<int> runners;
+  for (int space : wanted)
+    for (const SpaceSource& source : models.spaces[space].sources) runners.insert(source.runner);
+  const int64_t segments = static_cast<int64_t>(patches.track.segments.size());
+  const size_t patch_floats = static_cast<size_t>(MusicnnInput::patch_frames) * MusicnnInput::bands;
+  std::vector<std::vector<std::vector<float>>> outputs(models.runners.size());
+  std::vector<std::vector<int64_t>> output_dims(models.runners.size());
+  for (int runner : runners) {
+    auto& executor = *models.runners[runner].executor;
+    outputs[runner].resize(models.runners[runner].outputs.size());
+    output_dims[runner].resize(models.runners[runner].outputs.size());
+    for (int64_t first = 0; first < segments; first += kBatchPatches) {
+      const int count = static_cast<int>(std::min<int64_t>(kBatchPatches, segments - first));
+      const model::Tensor input{model::DType::f32, {count, MusicnnInput::patch_frames, MusicnnInput::bands},
+                                const_cast<float*>(patches.patches.data() + first * patch_floats)};
+      const auto results = executor.run(input);
+      for (size_t k = 0; k < results.size(); ++k) {
+        output_dims[runner][k] = results[k].size() / count;
+        outputs[runner][k].insert(outputs[runner][k].end(), results[k].f32(), results[k].f32() + results[k].size());
+      }
+    }
+  }
+  SpaceValues values;
+  for (int space : wanted) {
+    values.ids.push_back(models.spaces[space].id);
+    values.values.push_back(assemble_space(models.spaces[space], outputs, output_dims, segments));
+  }
+  return values;
+}
+
+std::vector<SpaceVectors> space_vectors(const SpaceValues& values) {
+  std::vector<SpaceVectors> vectors;
+  for (size_t k = 0; k < values.ids.size(); ++k) vectors.push_back({values.ids[k], values.values[k]});
+  return vectors;
+}
+
+TrackMetadata metadata_of(const AudioTags& tags, const std::string& path) {
+  TrackMetadata metadata{tags.title, tags.artist, tags.album, tags.genre, tags.year, tags.track_number};
+  if (metadata.title.empty()) metadata.title = fs::path(path).stem().string();  // filename fallback
+  return metadata;
+}
+
+std::string join_warnings(const std::vector<std::string>& warnings) {
+  std::string text;
+  for (const std::string& warning : warnings) text += (text.empty() ? "" : "; ") + warning;
+  return text;
+}
+
+// Commits one prepared file; returns the progress event name.
+std::string commit_prepared(Store& store, Models& models, WorkItem& item, Prepared& prepared, AnalyzeSummary& summary,
+                            std::string& detail) {
+  if (!prepared.error.empty()) {
+    if (item.identity.content_hash.empty()) {
+      try {
+        item.identity.content_hash = hash_file_content(item.path);
+      } catch (const Error&) {  // missing/unreadable: the decode error says why
+      }
+    }
+    mark_track_failed(store, item.identity, prepared.error);
+    summary.failures.push_back({item.path, prepared.error});
+    detail = prepared.error;
+    return "failed";
+  }
+  const model::TrackPatches& patches = *prepared.patches;
+  detail = join_warnings(patches.track.audio.warnings);
+  const SpaceValues values = run_spaces(models, item.spaces, patches);
+  summary.audio_s += patches.track.audio.decoded_duration_s;
+  if (item.action == Action::restore) restore_removed_track(store, item.track_id);
+  if (item.action != Action::analyse) {
+    if (!values.ids.empty()) add_track_vectors(store, item.track_id, space_vectors(values));
+    ++(item.action == Action::restore ? summary.restored : summary.updated);
+    return item.action == Action::restore ? "restored" : "updated";
+  }
+  if (item.identity.content_hash.empty()) item.identity.content_hash = hash_file_content(item.path);
+  TrackAnalysis analysis;
+  analysis.file = item.identity;
+  analysis.metadata = metadata_of(prepared.tags, item.path);
+  analysis.duration_s = patches.track.audio.decoded_duration_s;
+  for (const PatchSpan& span : patches.track.segments) analysis.segments.push_back({span.start_s, span.end_s});
+  analysis.vectors = space_vectors(values);
+  commit_track(store, analysis);
+  ++summary.analysed;
+  return "analysed";
+}
+
+int resolve_patch_hop(Store& store, const AnalyzeOptions& options) {
+  const std::optional<std::string> stored = get_meta(store, "patch_hop_frames");
+  const int requested = options.patch_hop_frames;
+  if (requested < 0 || requested > MusicnnInput::patch_frames)
+    throw Error("--patch-hop " + std::to_string(requested) + " must be between 1 and " +
+                std::to_string(MusicnnInput::patch_frames) + " frames");
+  if (stored && requested && std::stoi(*stored) != requested && !options.force)
+    throw Error(options.db_path + ": the collection was analysed with --patch-hop " + *stored +
+                "; use --force to re-analyse every file with " + std::to_string(requested));
+  const int hop = requested ? requested : stored ? std::stoi(*stored) : MusicnnInput::patch_frames;
+  set_meta(store, "patch_hop_frames", std::to_string(hop));
+  return hop;
+}
+
+void count_plan(const std::vector<WorkItem>& work, AnalyzePlanInfo& info) {
+  for (const WorkItem& item : work) {
+    switch (item.action) {
+      case Action::analyse: ++info.to_analyse; break;
+      case Action::update: ++info.to_update; break;
+      case Action::restore: ++info.to_restore; break;
+      case Action::skip:
+      case Action::skip_failed: ++info.to_skip; break;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> expand_model_selection(const std::string& models) {
+  std::vector<std::string> ids;
+  auto add = [&](const std::string& id) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  };
+  size_t start = 0;
+  while (start <= models.size()) {
+    const size_t comma = models.find(',', start);
+    std::string entry = models.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    entry.erase(0, entry.find_first_not_of(" "));
+    entry.erase(entry.find_last_not_of(" ") + 1);
+    if (entry == "paper") for (const auto& id : kTaggers) add(id);
+    else if (entry == "all") {
+      for (const auto& id : kTaggers) add(id);
+      add("moods");
+    } else if (entry == "moods" || std::find(kTaggers.begin(), kTaggers.end(), entry) != kTaggers.end()) add(entry);
+    else if (!entry.empty())
+      throw Error("--models: unknown entry '" + entry + "' (valid: msd-musicnn-1, mtt-musicnn-1, msd-vgg-1, mtt-vgg-1, "
+                  "moods, paper, all)");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (ids.empty()) throw Error("--models: no model selected");
+  return ids;
+}
+
+std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings) {
+  std::vector<std::string> files;
+  std::set<std::pair<dev_t, ino_t>> visited;
+  for (const std::string& root : roots) {
+    std::error_code error;
+    const fs::path path = fs::absolute(root).lexically_normal();
+    if (!fs::exists(path, error)) throw Error(root + ": no such file or directory");
+    if (fs::is_directory(path, error)) walk(path, visited, files, warnings);
+    else if (guess_audio_file(path.string()) != AudioGuess::not_audio) files.push_back(path.string());
+    else warnings.push_back(root + ": not an audio file, skipped");
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePlanFn& on_plan,
+                                  const AnalyzeProgressFn& on_progress, const std::atomic<bool>* stop) {
+  const auto start = Clock::now();
+  AnalyzeSummary summary;
+  std::vector<std::string> warnings;
+  std::vector<std::string> roots;
+  for (const std::string& root : options.roots) roots.push_back(fs::absolute(root).lexically_normal().string());
+  const std::vector<std::string> files = find_audio_files(roots, warnings);
+  summary.warnings = warnings;
+
+  Store store = open_store(options.db_path, OpenMode::create);
+  const int patch_hop = resolve_patch_hop(store, options);
+  Models models = load_models(selection_with_store_spaces(options.models, store), options.jobs, store);
+  summary.plan.models = models.ids;
+  for (const SpacePlan& plan : models.spaces) summary.plan.spaces.push_back(plan.space.name);
+  summary.plan.files = static_cast<int64_t>(files.size());
+
+  std::vector<WorkItem> work;
+  for (const std::string& path : files) work.push_back(plan_file(store, path, models, options.force));
+  count_plan(work, summary.plan);
+  const std::vector<std::string> gone = vanished_tracks(store, roots, std::set<std::string>(files.begin(), files.end()));
+  summary.plan.to_remove = static_cast<int64_t>(gone.size());
+  summary.removed = mark_tracks_removed(store, gone);
+  for (const WorkItem& item : work) {
+    summary.skipped += item.action == Action::skip;
+    summary.skipped_failed += item.action == Action::skip_failed;
+  }
+  std::vector<size_t> order;
+  for (size_t k = 0; k < work.size(); ++k)
+    if (work[k].action != Action::skip && work[k].action != Action::skip_failed) order.push_back(k);
+  if (!order.empty()) measure_cost(models, summary.plan);
+  if (on_plan) on_plan(summary.plan);
+
+  PreparedQueue queue(2);
+  std::thread producer([&] { produce(work, order, patch_hop, queue, stop); });
+  AnalyzeProgress progress;
+  progress.total = static_cast<int64_t>(order.size());
+  try {
+    while (std::optional<Prepared> prepared = queue.pop()) {
+      WorkItem& item = work[prepared->item];
+      progress.event = commit_prepared(store, models, item, *prepared, summary, progress.detail);
+      ++progress.done;
+      progress.file = item.path;
+      progress.audio_s = summary.audio_s;
+      progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+      if (on_progress) on_progress(progress);
+      if (stop && *stop) break;
+    }
+  } catch (...) {
+    queue.close();
+    producer.join();
+    throw;
+  }
+  queue.close();
+  producer.join();
+  summary.interrupted = stop && *stop && progress.done < progress.total;
+  summary.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace tagscape

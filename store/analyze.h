@@ -1,0 +1,101 @@
+// store/analyze.h — a music folder into a collection file (`tagscape analyze`).
+//
+//   AnalyzeOptions options;
+//   options.roots = {"~/Music"};
+//   AnalyzeSummary summary = analyze_collection(options, print_progress, &stop_flag);
+//
+// What happens:
+//   1. Discovery: every regular, non-hidden file under the roots (symlinks followed,
+//      loops cut by (device, inode)), in sorted order, that is audio by extension or
+//      — for unknown extensions — by content (audio/probe.h).
+//   2. Plan per file, against what the store holds (store/store.h lookup_track):
+//      unchanged (same size + mtime, or same content hash) and holding every wanted
+//      space -> skipped; unchanged but missing spaces -> only the missing models run
+//      and their vectors are added; new or changed -> full analysis; unchanged and
+//      failed before -> skipped (retried with `force`); present again after being
+//      marked removed -> restored. Tracks under a root whose file is gone -> 'removed'.
+//   3. Analysis: one thread decodes + computes the mel + cuts patches for the next
+//      tracks (a queue of 2), the calling thread runs the models (`jobs` threads each,
+//      oneDNN) and commits each track in one transaction (crash-safe: a kill at any
+//      moment leaves each track either as before or complete).
+//
+// Spaces written (store/store.h Space):
+//   "<model>/taggrams"   kind taggrams, dims = tags (50), dim_names = tag names
+//   "<model>/embeddings" kind embeddings: model/dense/BiasAdd (MusiCNN, 200) or
+//                        model/flatten/Reshape (VGG, 256)
+//   "moods"              kind moods, 5 dims happy, sad, relaxed, aggressive, danceable:
+//                        each the positive-class probability of its two-class model
+// A track shorter than one segment (2.992 s) gets one segment by repeating its frames.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tagscape {
+
+struct AnalyzeOptions {
+  std::vector<std::string> roots;             // folders or single files to analyse
+  std::string db_path = "collection.tagscape";
+  std::string models;                         // "" = msd-musicnn-1 + the store's spaces; else a comma list of
+                                              // model ids, "moods", "paper" (the 4 taggers), "all"
+  int patch_hop_frames = 0;                   // 0 = the store's (default 187 = non-overlapping segments)
+  int jobs = 0;                               // inference threads, 0 = all cores
+  bool force = false;                         // re-analyse every file
+};
+
+struct AnalyzeProgress {
+  int64_t done = 0, total = 0;  // files handled / files to handle (skipped ones excluded)
+  double audio_s = 0;           // audio analysed so far, seconds
+  double elapsed_s = 0;         // wall seconds since analysis started
+  std::string file;             // the file just handled
+  std::string event;            // "analysed", "updated", "restored", "failed"
+  std::string detail;           // failure reason or warnings
+};
+using AnalyzeProgressFn = std::function<void(const AnalyzeProgress&)>;
+
+struct AnalyzeFailure {
+  std::string path, error;
+};
+
+struct AnalyzePlanInfo {
+  std::vector<std::string> models;  // model ids that will run for new files
+  std::vector<std::string> spaces;  // space names written
+  int64_t files = 0;                // audio files found
+  int64_t to_analyse = 0, to_update = 0, to_skip = 0, to_restore = 0, to_remove = 0;
+  double seconds_per_audio_hour = 0;  // measured at start-up for the selected models
+  double gflop_per_audio_minute = 0;
+};
+using AnalyzePlanFn = std::function<void(const AnalyzePlanInfo&)>;
+
+struct AnalyzeSummary {
+  AnalyzePlanInfo plan;
+  int64_t analysed = 0;        // new or changed files, fully analysed
+  int64_t updated = 0;         // unchanged files that got missing spaces
+  int64_t restored = 0;        // files back after being marked removed
+  int64_t skipped = 0;         // unchanged and complete
+  int64_t skipped_failed = 0;  // unchanged and failed before (not retried without --force)
+  int64_t removed = 0;         // marked removed this run
+  std::vector<AnalyzeFailure> failures;  // this run's failures, in order
+  std::vector<std::string> warnings;     // discovery problems (unreadable folders, non-audio roots)
+  double audio_s = 0, wall_s = 0;
+  bool interrupted = false;    // stopped by the stop flag
+};
+
+// Expands a --models value into model ids ("moods" stays "moods"), in a fixed order.
+// Throws Error naming an unknown entry and listing the valid ones.
+std::vector<std::string> expand_model_selection(const std::string& models);
+
+// Audio files under `roots` (see above), sorted; unreadable directories are reported
+// in `warnings` and skipped. Throws Error if a root does not exist.
+std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings);
+
+// Runs the whole analysis. `on_plan` is called once before any file is analysed,
+// `on_progress` after each file handled. `stop`, when set, ends the run after the
+// current file's commit. Throws Error only for problems with the store, the models or
+// the options; problems with single files are counted in the summary.
+AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePlanFn& on_plan,
+                                  const AnalyzeProgressFn& on_progress, const std::atomic<bool>* stop);
+
+}  // namespace tagscape
