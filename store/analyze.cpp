@@ -490,6 +490,7 @@ std::vector<std::string> find_audio_files(const std::vector<std::string>& roots,
 AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePlanFn& on_plan,
                                   const AnalyzeProgressFn& on_progress, const std::atomic<bool>* stop) {
   const auto start = Clock::now();
+  if (!options.models.empty()) expand_model_selection(options.models);  // fail before a long discovery
   AnalyzeSummary summary;
   std::vector<std::string> warnings;
   std::vector<std::string> roots;
