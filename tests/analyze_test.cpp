@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/npy.h"
@@ -152,6 +153,19 @@ TEST(AnalyzeCli, IncrementalRunsSkipTouchUpdateAndRemove) {
   const SpaceMatrix matrix = read_space(store, space->id);
   EXPECT_EQ(matrix.track_ids.size(), 2u);
   for (float value : matrix.values) EXPECT_TRUE(value >= 0 && value <= 1) << "probabilities";
+
+  const CommandResult info = run_command(std::string(TAGSCAPE_BINARY) + " info --json --db '" + db.string() + "'");
+  ASSERT_EQ(info.status, 0) << info.err;
+  const auto summary = nlohmann::json::parse(info.out);
+  EXPECT_EQ(summary["tracks"]["ok"], 2);
+  EXPECT_EQ(summary["tracks"]["removed"], 1);
+  EXPECT_EQ(summary["spaces"].size(), 3u);
+  const CommandResult text = run_command(std::string(TAGSCAPE_BINARY) + " info --db '" + db.string() + "'");
+  EXPECT_NE(text.out.find("2 analysed, 0 failed, 1 removed"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("moods"), std::string::npos) << text.out;
+  const CommandResult missing = run_command(std::string(TAGSCAPE_BINARY) + " info --db /no/such.tagscape");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("/no/such.tagscape: no such collection file"), std::string::npos) << missing.err;
 }
 
 TEST(AnalyzeCli, StoredVectorsEqualPredictOutput) {
