@@ -75,7 +75,9 @@ void print_summary(const AnalyzeSummary& summary, bool terminal) {
   for (const AnalyzeFailure& failure : summary.failures) std::printf("failed: %s\n", failure.error.c_str());
 }
 
-int run_analyze(const AnalyzeOptions& options) {
+}  // namespace
+
+int run_analyze_with_progress(const AnalyzeOptions& options) {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   const bool terminal = isatty(STDERR_FILENO);
@@ -84,8 +86,6 @@ int run_analyze(const AnalyzeOptions& options) {
   print_summary(summary, terminal);
   return summary.failures.empty() && !summary.interrupted ? 0 : 1;
 }
-
-}  // namespace
 
 Command add_analyze_command(CLI::App& app) {
   auto options = std::make_shared<AnalyzeOptions>();
@@ -112,7 +112,7 @@ Command add_analyze_command(CLI::App& app) {
   command->add_option("--jobs,-j", options->jobs, "Threads for inference (default: all cores).")->check(CLI::Range(0, 256));
   command->add_flag("--force", options->force, "Re-analyse every file, changed or not (and retry failed ones).");
   command->add_option("folders", options->roots, "Music folders (or files).")->required();
-  return [options] { return run_analyze(*options); };
+  return [options] { return run_analyze_with_progress(*options); };
 }
 
 }  // namespace tagscape::cli

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "store/analyze.h"
+
 namespace tagscape::cli {
 
 using Command = std::function<int()>;
@@ -17,5 +19,9 @@ Command add_info_command(CLI::App& app);      // cli/info.cpp
 Command add_export_command(CLI::App& app);    // cli/export.cpp
 Command add_import_command(CLI::App& app);    // cli/import.cpp
 Command add_demo_command(CLI::App& app);      // cli/demo.cpp
+
+// Runs an analysis with the progress display and summary of `tagscape analyze`
+// (cli/analyze.cpp); returns its exit status.
+int run_analyze_with_progress(const AnalyzeOptions& options);
 
 }  // namespace tagscape::cli
