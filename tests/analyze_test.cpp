@@ -73,6 +73,7 @@ void make_collection(const fs::path& root) {
   std::ofstream(root / "empty.mp3");
   std::ofstream(root / "text.mp3") << "not audio at all";
   std::ofstream(root / "notes.txt") << "ignored: not audio";
+  fs::create_directory_symlink(root, root / "album/loop");  // a symlink loop: must not recurse forever
   std::ifstream clip(kClip, std::ios::binary);
   std::vector<char> head(40000);
   clip.read(head.data(), head.size());
@@ -248,6 +249,43 @@ TEST(AnalyzeCrash, SigkillAtAnyPointThenResumeGivesTheUninterruptedResult) {
       EXPECT_EQ(read_segments(killed, track.id).size(), static_cast<size_t>(track.segment_count));
     }
   }
+}
+
+TEST(AnalyzeCli, SigintStopsAfterTheCurrentCommitWithASummary) {
+  TempDir dir("analyze_sigint");
+  const fs::path music = dir.path / "music";
+  fs::create_directories(music);
+  for (int k = 0; k < 8; ++k)
+    ffmpeg("-i '" + kClip + "' -af volume=" + std::to_string(0.3 + 0.1 * k) + " '" + (music / ("t" + std::to_string(k) + ".mp3")).string() + "'");
+  const fs::path db = dir.path / "c.tagscape", out = dir.path / "out.txt";
+  const pid_t child = fork();
+  if (child == 0) {
+    freopen(out.c_str(), "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(TAGSCAPE_BINARY, TAGSCAPE_BINARY, "analyze", "--db", db.c_str(), music.c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (count_tracks(db, TrackStatus::ok) >= 1) break;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(child, SIGINT);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "an interrupted run is not a success";
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("interrupted: analysed "), std::string::npos) << text;
+  const int64_t committed = count_tracks(db, TrackStatus::ok);
+  EXPECT_GE(committed, 1);
+  EXPECT_LT(committed, 8);
+  Store store = open_store(db.string(), OpenMode::read_only);
+  EXPECT_TRUE(check_integrity(store).empty());
 }
 
 TEST(AnalyzeCli, UsageErrors) {
