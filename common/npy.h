@@ -16,7 +16,9 @@ struct NpyArray {
 };
 
 // Reads a '<f4' (or '<f8', converted) C-order array. Throws Error naming the file on
-// anything else: missing file, bad magic, fortran order, other dtypes, short data.
+// anything else: missing file, bad magic, fortran order, other dtypes (the message names
+// them: "'<f2' (float16)"), a malformed shape, or data shorter than the shape needs
+// (checked before allocating, so a corrupt header cannot trigger a huge allocation).
 NpyArray read_npy(const std::string& path);
 
 // Writes a '<f4' C-order array atomically (temp file + rename). Throws Error on I/O failure.
