@@ -16,6 +16,21 @@ struct InfoOptions {
   bool json = false;
 };
 
+// The collection's bytes on disk: the database plus its write-ahead log, if any.
+uint64_t bytes_on_disk(const std::string& path) {
+  std::error_code error;
+  uint64_t bytes = std::filesystem::file_size(path, error);
+  if (error) bytes = 0;
+  const uint64_t wal = std::filesystem::file_size(path + "-wal", error);
+  return bytes + (error ? 0 : wal);
+}
+
+// "path: reason", without repeating the path when the reason already starts with it.
+std::string failure_text(const TrackFailure& failure) {
+  if (failure.error.rfind(failure.path, 0) == 0) return failure.error;
+  return failure.path + ": " + failure.error;
+}
+
 std::string duration_text(double seconds) {
   const long total = static_cast<long>(seconds + 0.5);
   char text[32];
@@ -30,16 +45,13 @@ nlohmann::json summary_json(const std::string& path, const CollectionSummary& su
                       {"node", s.space.node}, {"dims", s.space.dims}, {"dim_names", s.space.dim_names}, {"tracks", s.tracks}});
   nlohmann::json failures = nlohmann::json::array();
   for (const TrackFailure& f : summary.failures) failures.push_back({{"path", f.path}, {"error", f.error}});
-  std::error_code error;
-  return {{"path", path}, {"schema_version", summary.schema_version}, {"file_bytes", std::filesystem::file_size(path, error)},
+  return {{"path", path}, {"schema_version", summary.schema_version}, {"file_bytes", bytes_on_disk(path)},
           {"tracks", {{"ok", summary.tracks_ok}, {"failed", summary.tracks_failed}, {"removed", summary.tracks_removed}}},
           {"segments", summary.segments}, {"duration_s", summary.total_duration_s}, {"spaces", spaces}, {"failures", failures}};
 }
 
 void print_summary(const std::string& path, const CollectionSummary& summary) {
-  std::error_code error;
-  const auto bytes = std::filesystem::file_size(path, error);
-  std::printf("%s  (schema %d, %.1f MB)\n", path.c_str(), summary.schema_version, error ? 0.0 : bytes / 1e6);
+  std::printf("%s  (schema %d, %.1f MB)\n", path.c_str(), summary.schema_version, bytes_on_disk(path) / 1e6);
   std::printf("tracks    %lld analysed, %lld failed, %lld removed\n", static_cast<long long>(summary.tracks_ok),
               static_cast<long long>(summary.tracks_failed), static_cast<long long>(summary.tracks_removed));
   std::printf("segments  %lld\naudio     %s\n", static_cast<long long>(summary.segments),
@@ -53,8 +65,8 @@ void print_summary(const std::string& path, const CollectionSummary& summary) {
                 s.space.dims, static_cast<long long>(s.tracks), names.c_str());
   }
   const size_t shown = std::min<size_t>(20, summary.failures.size());
-  if (shown) std::printf("failures\n");
-  for (size_t k = 0; k < shown; ++k) std::printf("  %s\n", summary.failures[k].error.c_str());
+  if (shown) std::printf("failures  %zu\n", summary.failures.size());
+  for (size_t k = 0; k < shown; ++k) std::printf("  %s\n", failure_text(summary.failures[k]).c_str());
   if (summary.failures.size() > shown) std::printf("  ... and %zu more (--json lists all)\n", summary.failures.size() - shown);
 }
 
@@ -63,7 +75,7 @@ int run_info(const InfoOptions& options) {
     throw Error(options.db_path + ": no such collection file (create one with `tagscape analyze MUSIC_DIR`)");
   Store store = open_store(options.db_path, OpenMode::read_only);
   const CollectionSummary summary = summarize(store);
-  if (options.json) std::printf("%s\n", summary_json(options.db_path, summary).dump(2).c_str());
+  if (options.json) std::printf("%s\n", summary_json(options.db_path, summary).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else print_summary(options.db_path, summary);
   return 0;
 }

@@ -158,8 +158,9 @@ void append_number(std::string& out, Number value) {
 
 template <typename Number>
 void append_json_number(std::string& out, Number value) {
-  if (std::isfinite(value)) append_number(out, value);
-  else out += "null";  // JSON has no NaN/Infinity
+  if (!std::isfinite(value)) out += "null";                     // JSON has no NaN/Infinity
+  else if (value == 0 && std::signbit(value)) out += "-0.0";  // "-0" parses as the integer 0
+  else append_number(out, value);
 }
 
 std::string json_string(const std::string& text) {

@@ -31,11 +31,12 @@
 //           {"track_id":1,"path":"...","title":...,"artist":...,"album":...,"genre":...,
 //            "year":...,"track_number":...,"duration_s":...,"segments":N,"vector":[...]}
 //
-// Text encoding: CSV is RFC 4180 (comma separated, CRLF-free "\n" line ends, a field is
+// Text encoding: CSV quoting per RFC 4180 ("\n" line ends, which every reader accepts; a field is
 // quoted when it holds a comma, quote, CR or LF, quotes doubled); UTF-8 throughout.
 // Numbers are the shortest decimal that reads back to the identical value (std::to_chars):
 // float32 vector values read back bit-exactly with np.float32(text), float64 times with
-// float(text). Non-finite values are "nan"/"inf"/"-inf" in CSV and null in JSON.
+// float(text). Non-finite values are "nan"/"inf"/"-inf" in CSV and null in JSON; a
+// negative zero is "-0.0" in JSON (where "-0" would parse as the integer 0).
 //
 // Atomicity: everything is written under a temporary name next to OUT and renamed into
 // place only when complete; on any error the temporary files are removed and OUT is
