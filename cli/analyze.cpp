@@ -17,7 +17,22 @@ namespace {
 // handler can only reach a global: this is the one the program has.
 std::atomic<bool> g_stop_requested{false};
 
-void request_stop(int) { g_stop_requested = true; }
+// The first signal asks for a clean stop; the default action is restored so that a
+// second one ends the process at once (safe too: every commit is atomic).
+void request_stop(int signal_number) {
+  g_stop_requested = true;
+  std::signal(signal_number, SIG_DFL);  // async-signal-safe
+}
+
+// --models is checked while parsing, so a bad list is a usage error (exit status 2).
+std::string check_model_selection(const std::string& value) {
+  try {
+    expand_model_selection(value);
+    return "";
+  } catch (const Error& error) {
+    return error.what();
+  }
+}
 
 std::string clock_text(double seconds) {
   const long total = static_cast<long>(seconds + 0.5);
@@ -73,6 +88,12 @@ void print_summary(const AnalyzeSummary& summary, bool terminal) {
   std::printf("\n%.1f min of audio in %s (%.0fx real time)\n", summary.audio_s / 60, clock_text(summary.wall_s).c_str(),
               summary.wall_s > 0 ? summary.audio_s / summary.wall_s : 0.0);
   for (const AnalyzeFailure& failure : summary.failures) std::printf("failed: %s\n", failure.error.c_str());
+  if (summary.interrupted) {
+    const AnalyzePlanInfo& plan = summary.plan;
+    const int64_t handled = summary.analysed + summary.updated + summary.restored + static_cast<int64_t>(summary.failures.size());
+    std::printf("%lld files left; run the same command again to continue\n",
+                static_cast<long long>(plan.to_analyse + plan.to_update + plan.to_restore - handled));
+  }
 }
 
 }  // namespace
@@ -84,7 +105,8 @@ int run_analyze_with_progress(const AnalyzeOptions& options) {
   const AnalyzeSummary summary = analyze_collection(
       options, print_plan, [&](const AnalyzeProgress& progress) { print_progress(progress, terminal); }, &g_stop_requested);
   print_summary(summary, terminal);
-  return summary.failures.empty() && !summary.interrupted ? 0 : 1;
+  if (summary.interrupted) return 130;  // 128 + SIGINT, the shell's convention for "stopped by Ctrl-C"
+  return summary.failures.empty() ? 0 : 1;
 }
 
 Command add_analyze_command(CLI::App& app) {
@@ -96,7 +118,9 @@ Command add_analyze_command(CLI::App& app) {
       "selected models; each file is committed on its own, so an interrupted run loses nothing\n"
       "and a re-run continues where it stopped. Unchanged files are skipped, changed ones\n"
       "re-analysed, vanished ones marked removed; adding models to an existing collection runs\n"
-      "only the new models.\n\n"
+      "only the new models. Ctrl-C stops after the current file (a second Ctrl-C at once).\n\n"
+      "Exit status: 0 all files fine, 1 some failed (listed in the summary), 2 usage error,\n"
+      "130 interrupted.\n\n"
       "--models: comma list of msd-musicnn-1, mtt-musicnn-1, msd-vgg-1, mtt-vgg-1, moods\n"
       "(happy, sad, relaxed, aggressive, danceable: five more networks), or paper (the four\n"
       "taggers), all. Default: msd-musicnn-1 plus whatever the collection already holds.\n\n"
@@ -105,7 +129,8 @@ Command add_analyze_command(CLI::App& app) {
       "  tagscape analyze --models paper --db music.tagscape ~/Music /mnt/more-music\n"
       "  tagscape analyze --models moods ~/Music        add the moods space to the collection");
   command->add_option("--db", options->db_path, "Collection file.")->capture_default_str();
-  command->add_option("--models", options->models, "Models to run (see below).");
+  command->add_option("--models", options->models, "Models to run (see below).")
+      ->check(CLI::Validator(check_model_selection, "LIST", "model list"));
   command->add_option("--patch-hop", options->patch_hop_frames,
                       "Frames between segment starts (1..187, 16 ms a frame; default 187 = non-overlapping).")
       ->check(CLI::Range(1, 187));

@@ -42,23 +42,47 @@ constexpr int kBatchPatches = 8;
 
 bool is_hidden(const fs::path& path) { return path.filename().string().starts_with("."); }
 
-void walk(const fs::path& directory, std::set<std::pair<dev_t, ino_t>>& visited, std::vector<std::string>& files,
-          std::vector<std::string>& warnings) {
+// One discovery pass over the roots. Symlinks are followed after everything reachable
+// without them, so a file or folder reachable both ways is listed under its real path.
+struct Walk {
+  std::set<std::pair<dev_t, ino_t>> seen;  // directories and files reached: cuts symlink loops, lists a file once
+  std::deque<fs::path> links;              // symlinks met, followed once the real tree is done
+  std::vector<std::string> files;          // audio files found, in walk order
+  std::vector<std::string>& warnings;
+  const KnownAudioFn& known_audio;
+};
+
+bool first_visit(Walk& walk, const struct stat& info) { return walk.seen.insert({info.st_dev, info.st_ino}).second; }
+
+bool is_audio(const Walk& walk, const std::string& path) {
+  return (walk.known_audio && walk.known_audio(path)) || guess_audio_file(path) != AudioGuess::not_audio;
+}
+
+void walk_directory(Walk& walk, const fs::path& directory);
+
+// A directory entry or root: directories are walked, regular audio files listed;
+// anything else (FIFOs, sockets, devices) is never opened — reading a FIFO would block.
+void visit(Walk& walk, const fs::path& path) {
   struct stat info {};
-  if (stat(directory.c_str(), &info) != 0 || !visited.insert({info.st_dev, info.st_ino}).second) return;  // loop
+  if (stat(path.c_str(), &info) != 0 || !first_visit(walk, info)) return;  // broken symlink, or reached before
+  if (S_ISDIR(info.st_mode)) walk_directory(walk, path);
+  else if (S_ISREG(info.st_mode) && is_audio(walk, path.string())) walk.files.push_back(path.string());
+}
+
+void walk_directory(Walk& walk, const fs::path& directory) {
   std::error_code error;
   std::vector<fs::path> entries;
   for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) entries.push_back(it->path());
   if (error) {
-    warnings.push_back(directory.string() + ": cannot read directory (" + error.message() + ")");
+    walk.warnings.push_back(directory.string() + ": cannot read directory (" + error.message() + ")");
     return;
   }
   std::sort(entries.begin(), entries.end());
   for (const fs::path& entry : entries) {
-    if (is_hidden(entry)) continue;
-    if (fs::is_directory(entry, error)) walk(entry, visited, files, warnings);
-    else if (fs::is_regular_file(entry, error) && guess_audio_file(entry.string()) != AudioGuess::not_audio)
-      files.push_back(entry.string());
+    struct stat link {};
+    if (is_hidden(entry) || lstat(entry.c_str(), &link) != 0) continue;
+    if (S_ISLNK(link.st_mode)) walk.links.push_back(entry);
+    else visit(walk, entry);
   }
 }
 
@@ -162,7 +186,14 @@ void measure_cost(Models& models, AnalyzePlanInfo& info) {
 
 // ------------------------------------------------------------------ planning per file
 
-enum class Action { analyse, update, restore, skip, skip_failed };
+enum class Action {
+  analyse,       // new or changed: decode, run every model, commit_track
+  update,        // unchanged, missing spaces: decode, run the missing models, add_track_vectors
+  restore,       // back after 'removed', missing spaces: restore + like update
+  restore_only,  // back after 'removed', complete: restore without decoding
+  skip,          // unchanged and complete
+  skip_failed,   // unchanged and failed before
+};
 
 struct WorkItem {
   std::string path;
@@ -207,16 +238,16 @@ WorkItem plan_file(Store& store, const std::string& path, const Models& models, 
   for (size_t k = 0; k < models.spaces.size(); ++k)
     if (!std::binary_search(known->space_ids.begin(), known->space_ids.end(), models.spaces[k].id))
       item.spaces.push_back(static_cast<int>(k));
-  if (known->status == TrackStatus::removed) item.action = Action::restore;
+  if (known->status == TrackStatus::removed) item.action = item.spaces.empty() ? Action::restore_only : Action::restore;
   else item.action = item.spaces.empty() ? Action::skip : Action::update;
   return item;
 }
 
 // Tracks under a root whose files are gone.
-std::vector<std::string> vanished_tracks(Store& store, const std::vector<std::string>& roots,
+std::vector<std::string> vanished_tracks(const std::vector<Track>& tracks, const std::vector<std::string>& roots,
                                          const std::set<std::string>& found) {
   std::vector<std::string> gone;
-  for (const Track& track : list_tracks(store)) {
+  for (const Track& track : tracks) {
     if (track.status == TrackStatus::removed || found.count(track.file.path)) continue;
     for (const std::string& root : roots) {
       const std::string prefix = root.ends_with('/') ? root : root + "/";
@@ -436,11 +467,73 @@ void count_plan(const std::vector<WorkItem>& work, AnalyzePlanInfo& info) {
     switch (item.action) {
       case Action::analyse: ++info.to_analyse; break;
       case Action::update: ++info.to_update; break;
-      case Action::restore: ++info.to_restore; break;
+      case Action::restore:
+      case Action::restore_only: ++info.to_restore; break;
       case Action::skip:
       case Action::skip_failed: ++info.to_skip; break;
     }
   }
+}
+
+// Paths the store holds (any status) with the file's current size and mtime: audio
+// already, no need to probe their content again.
+KnownAudioFn known_audio_files(const std::vector<Track>& tracks) {
+  auto known = std::make_shared<std::map<std::string, std::pair<int64_t, int64_t>>>();
+  for (const Track& track : tracks) (*known)[track.file.path] = {track.file.size_bytes, track.file.mtime_ns};
+  return [known](const std::string& path) {
+    const auto it = known->find(path);
+    if (it == known->end()) return false;
+    const std::optional<FileIdentity> identity = stat_identity(path);
+    return identity && std::pair(identity->size_bytes, identity->mtime_ns) == it->second;
+  };
+}
+
+// Counts the skipped files, restores the complete ones that came back (no decoding
+// needed), and returns the work left for the decoder, in discovery order.
+std::vector<size_t> settle_without_decoding(Store& store, const std::vector<WorkItem>& work, AnalyzeSummary& summary) {
+  std::vector<size_t> order;
+  for (size_t k = 0; k < work.size(); ++k) {
+    switch (work[k].action) {
+      case Action::skip: ++summary.skipped; break;
+      case Action::skip_failed: ++summary.skipped_failed; break;
+      case Action::restore_only:
+        restore_removed_track(store, work[k].track_id);
+        ++summary.restored;
+        break;
+      default: order.push_back(k);
+    }
+  }
+  return order;
+}
+
+// Decodes `order` on a producer thread (2 files ahead) while this thread runs the
+// models and commits; returns the last progress report.
+AnalyzeProgress analyse_in_order(Store& store, Models& models, std::vector<WorkItem>& work, const std::vector<size_t>& order,
+                                 int patch_hop, AnalyzeSummary& summary, const AnalyzeProgressFn& on_progress,
+                                 const std::atomic<bool>* stop, Clock::time_point start) {
+  PreparedQueue queue(2);
+  std::thread producer([&] { produce(work, order, patch_hop, queue, stop); });
+  AnalyzeProgress progress;
+  progress.total = static_cast<int64_t>(order.size());
+  try {
+    while (std::optional<Prepared> prepared = queue.pop()) {
+      WorkItem& item = work[prepared->item];
+      progress.event = commit_prepared(store, models, item, *prepared, summary, progress.detail);
+      ++progress.done;
+      progress.file = item.path;
+      progress.audio_s = summary.audio_s;
+      progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+      if (on_progress) on_progress(progress);
+      if (stop && *stop) break;
+    }
+  } catch (...) {
+    queue.close();
+    producer.join();
+    throw;
+  }
+  queue.close();
+  producer.join();
+  return progress;
 }
 
 }  // namespace
@@ -471,20 +564,24 @@ std::vector<std::string> expand_model_selection(const std::string& models) {
   return ids;
 }
 
-std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings) {
-  std::vector<std::string> files;
-  std::set<std::pair<dev_t, ino_t>> visited;
+std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings,
+                                          const KnownAudioFn& known_audio) {
+  Walk walk{{}, {}, {}, warnings, known_audio};
   for (const std::string& root : roots) {
-    std::error_code error;
     const fs::path path = fs::absolute(root).lexically_normal();
-    if (!fs::exists(path, error)) throw Error(root + ": no such file or directory");
-    if (fs::is_directory(path, error)) walk(path, visited, files, warnings);
-    else if (guess_audio_file(path.string()) != AudioGuess::not_audio) files.push_back(path.string());
-    else warnings.push_back(root + ": not an audio file, skipped");
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) throw Error(root + ": no such file or directory");
+    if (!S_ISDIR(info.st_mode) && !(S_ISREG(info.st_mode) && is_audio(walk, path.string())))
+      warnings.push_back(root + ": not an audio file, skipped");
+    else visit(walk, path);  // a root given twice, or inside another root, adds nothing
   }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
+  while (!walk.links.empty()) {  // following a link may meet more links: breadth first
+    const fs::path link = walk.links.front();
+    walk.links.pop_front();
+    visit(walk, link);
+  }
+  std::sort(walk.files.begin(), walk.files.end());
+  return walk.files;
 }
 
 AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePlanFn& on_plan,
@@ -492,57 +589,32 @@ AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePl
   const auto start = Clock::now();
   if (!options.models.empty()) expand_model_selection(options.models);  // fail before a long discovery
   AnalyzeSummary summary;
-  std::vector<std::string> warnings;
   std::vector<std::string> roots;
-  for (const std::string& root : options.roots) roots.push_back(fs::absolute(root).lexically_normal().string());
-  const std::vector<std::string> files = find_audio_files(roots, warnings);
-  summary.warnings = warnings;
-
+  for (const std::string& root : options.roots) {
+    std::error_code error;
+    if (!fs::exists(root, error)) throw Error(root + ": no such file or directory");  // before creating the store
+    roots.push_back(fs::absolute(root).lexically_normal().string());
+  }
   Store store = open_store(options.db_path, OpenMode::create);
+  const std::vector<Track> tracks = list_tracks(store);
+  const std::vector<std::string> files = find_audio_files(roots, summary.warnings, known_audio_files(tracks));
+
   const int patch_hop = resolve_patch_hop(store, options);
   Models models = load_models(selection_with_store_spaces(options.models, store), options.jobs, store);
   summary.plan.models = models.ids;
   for (const SpacePlan& plan : models.spaces) summary.plan.spaces.push_back(plan.space.name);
   summary.plan.files = static_cast<int64_t>(files.size());
-
   std::vector<WorkItem> work;
   for (const std::string& path : files) work.push_back(plan_file(store, path, models, options.force));
   count_plan(work, summary.plan);
-  const std::vector<std::string> gone = vanished_tracks(store, roots, std::set<std::string>(files.begin(), files.end()));
+  const std::vector<std::string> gone = vanished_tracks(tracks, roots, std::set<std::string>(files.begin(), files.end()));
   summary.plan.to_remove = static_cast<int64_t>(gone.size());
   summary.removed = mark_tracks_removed(store, gone);
-  for (const WorkItem& item : work) {
-    summary.skipped += item.action == Action::skip;
-    summary.skipped_failed += item.action == Action::skip_failed;
-  }
-  std::vector<size_t> order;
-  for (size_t k = 0; k < work.size(); ++k)
-    if (work[k].action != Action::skip && work[k].action != Action::skip_failed) order.push_back(k);
+  const std::vector<size_t> order = settle_without_decoding(store, work, summary);
   if (!order.empty()) measure_cost(models, summary.plan);
   if (on_plan) on_plan(summary.plan);
 
-  PreparedQueue queue(2);
-  std::thread producer([&] { produce(work, order, patch_hop, queue, stop); });
-  AnalyzeProgress progress;
-  progress.total = static_cast<int64_t>(order.size());
-  try {
-    while (std::optional<Prepared> prepared = queue.pop()) {
-      WorkItem& item = work[prepared->item];
-      progress.event = commit_prepared(store, models, item, *prepared, summary, progress.detail);
-      ++progress.done;
-      progress.file = item.path;
-      progress.audio_s = summary.audio_s;
-      progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-      if (on_progress) on_progress(progress);
-      if (stop && *stop) break;
-    }
-  } catch (...) {
-    queue.close();
-    producer.join();
-    throw;
-  }
-  queue.close();
-  producer.join();
+  const AnalyzeProgress progress = analyse_in_order(store, models, work, order, patch_hop, summary, on_progress, stop, start);
   summary.interrupted = stop && *stop && progress.done < progress.total;
   summary.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;

@@ -9,11 +9,12 @@
 //      loops cut by (device, inode)), in sorted order, that is audio by extension or
 //      — for unknown extensions — by content (audio/probe.h).
 //   2. Plan per file, against what the store holds (store/store.h lookup_track):
-//      unchanged (same size + mtime, or same content hash) and holding every wanted
-//      space -> skipped; unchanged but missing spaces -> only the missing models run
+//      unchanged (same size + mtime, or same size and content hash) and holding every
+//      wanted space -> skipped; unchanged but missing spaces -> only the missing models run
 //      and their vectors are added; new or changed -> full analysis; unchanged and
-//      failed before -> skipped (retried with `force`); present again after being
-//      marked removed -> restored. Tracks under a root whose file is gone -> 'removed'.
+//      failed before -> skipped (retried with `force`); present again, unchanged, after
+//      being marked removed -> restored (without decoding unless spaces are missing).
+//      Tracks under a root whose file is gone -> 'removed'.
 //   3. Analysis: one thread decodes + computes the mel + cuts patches for the next
 //      tracks (a queue of 2), the calling thread runs the models (`jobs` threads each,
 //      oneDNN) and commits each track in one transaction (crash-safe: a kill at any
@@ -83,13 +84,22 @@ struct AnalyzeSummary {
   bool interrupted = false;    // stopped by the stop flag
 };
 
-// Expands a --models value into model ids ("moods" stays "moods"), in a fixed order.
+// Expands a --models value into model ids ("moods" stays "moods"), in the order given,
+// duplicates dropped.
 // Throws Error naming an unknown entry and listing the valid ones.
 std::vector<std::string> expand_model_selection(const std::string& models);
 
-// Audio files under `roots` (see above), sorted; unreadable directories are reported
-// in `warnings` and skipped. Throws Error if a root does not exist.
-std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings);
+// True for a file already known to be audio (e.g. in the store with the same size and
+// mtime): discovery then takes it without probing its content — re-runs over files
+// without a known extension would otherwise open each one with FFmpeg (~1 ms a file).
+using KnownAudioFn = std::function<bool(const std::string& path)>;
+
+// Audio files under `roots` (see above), sorted; a file reached through several paths
+// (symlinks, hard links) is listed once, under its first path in sorted walk order.
+// Unreadable directories are reported in `warnings` and skipped. Throws Error if a
+// root does not exist.
+std::vector<std::string> find_audio_files(const std::vector<std::string>& roots, std::vector<std::string>& warnings,
+                                          const KnownAudioFn& known_audio = {});
 
 // Runs the whole analysis. `on_plan` is called once before any file is analysed,
 // `on_progress` after each file handled. `stop`, when set, ends the run after the

@@ -2,6 +2,7 @@
 // format plus broken files, the real binary, a real collection file.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/error.h"
 #include "common/npy.h"
+#include "store/analyze.h"
 #include "store/store.h"
 
 using namespace tagscape;
@@ -56,7 +59,9 @@ struct TempDir {
 };
 
 // The collection: 8 s excerpts of the joram clip in six formats, the clip itself, a
-// file without extension, a 1 s clip, a truncated mp3, and broken/hidden files.
+// file without extension, a 1 s clip, a truncated mp3, broken/hidden files, and things
+// discovery must not trip over: a FIFO (opening it would block), a symlink loop, and a
+// symlink to a file already in the collection (analysed once).
 void make_collection(const fs::path& root) {
   fs::create_directories(root / "album");
   fs::create_directories(root / ".hidden");
@@ -65,7 +70,7 @@ void make_collection(const fs::path& root) {
   ffmpeg(excerpt + "'" + (root / "album/a.ogg").string() + "'");
   ffmpeg(excerpt + "-c:a libopus '" + (root / "album/b.opus").string() + "'");
   ffmpeg(excerpt + "'" + (root / "album/c.flac").string() + "'");
-  ffmpeg(excerpt + "-ar 44100 -ac 2 '" + (root / "album/d.wav").string() + "'");
+  ffmpeg(excerpt + "-ar 44100 -ac 2 -map_metadata -1 '" + (root / "album/d.wav").string() + "'");  // no tags
   ffmpeg(excerpt + "-c:a aac '" + (root / "album/e.m4a").string() + "'");
   ffmpeg(excerpt + "-f flac '" + (root / "album/no_extension").string() + "'");
   ffmpeg("-i '" + kClip + "' -t 1 '" + (root / "one_second.wav").string() + "'");
@@ -78,6 +83,8 @@ void make_collection(const fs::path& root) {
   std::vector<char> head(40000);
   clip.read(head.data(), head.size());
   std::ofstream(root / "truncated.mp3", std::ios::binary).write(head.data(), head.size());
+  ASSERT_EQ(mkfifo((root / "album/fifo.mp3").c_str(), 0600), 0);
+  fs::create_symlink("../joram.mp3", root / "album/same_as_joram.mp3");
 }
 
 std::string analyze(const fs::path& db, const fs::path& root, const std::string& extra = "") {
@@ -109,12 +116,26 @@ TEST(AnalyzeCli, GeneratedCollectionCountsErrorsAndExitStatus) {
     EXPECT_EQ(track.file.path.find("/.hidden/"), std::string::npos) << "hidden files are skipped";
     if (track.status != TrackStatus::ok) continue;
     EXPECT_GE(track.segment_count, 1) << track.file.path;
-    if (track.file.path.ends_with("one_second.wav")) EXPECT_EQ(track.segment_count, 1) << "short tracks get one repeated segment";
-    if (track.file.path.ends_with("/a.ogg")) EXPECT_EQ(track.segment_count, 2) << "8 s = two 2.992 s segments";
-    if (track.file.path.ends_with("joram.mp3")) {
+    const std::string& path = track.file.path;
+    if (path.ends_with("one_second.wav")) {
+      EXPECT_EQ(track.segment_count, 1) << "short tracks get one repeated segment";
+      EXPECT_NEAR(track.duration_s, 1.0, 0.01);
+    }
+    if (path.ends_with("/a.ogg")) {
+      EXPECT_EQ(track.segment_count, 2) << "8 s = two 2.992 s segments";
+      EXPECT_NEAR(track.duration_s, 8.0, 0.01) << "the decoded duration";
+      EXPECT_EQ(track.metadata.title, "solipsism (EXCERPT)") << "Vorbis comment copied by ffmpeg";
+    }
+    if (path.ends_with("no_extension")) EXPECT_EQ(track.segment_count, 2) << "found by content";
+    if (path.ends_with("/d.wav")) EXPECT_EQ(track.metadata.title, "d") << "no tags: the file name's stem";
+    if (path.ends_with("/joram.mp3")) {
       EXPECT_EQ(track.segment_count, 9);
       EXPECT_EQ(track.metadata.title, "solipsism (EXCERPT)") << "TagLib title";
+      EXPECT_EQ(track.metadata.artist, "Joram");
+      EXPECT_EQ(track.metadata.album, "Moments of Clarity");
     }
+    EXPECT_EQ(path.find("same_as_joram"), std::string::npos) << "a file reached twice is analysed once";
+    EXPECT_EQ(path.find("/loop/"), std::string::npos) << "symlink loops are cut";
   }
   const auto taggrams = find_space(store, "msd-musicnn-1/taggrams");
   ASSERT_TRUE(taggrams);
@@ -124,46 +145,52 @@ TEST(AnalyzeCli, GeneratedCollectionCountsErrorsAndExitStatus) {
   EXPECT_TRUE(check_integrity(store).empty());
 }
 
-TEST(AnalyzeCli, IncrementalRunsSkipTouchUpdateAndRemove) {
+TEST(AnalyzeCli, IncrementalRunsSkipTouchUpdateRemoveRestoreAndAddSpaces) {
   TempDir dir("analyze_incremental");
   const fs::path music = dir.path / "music";
   fs::create_directories(music);
   fs::copy_file(kClip, music / "joram.mp3");
   ffmpeg("-i '" + kClip + "' -t 8 '" + (music / "short.flac").string() + "'");
   ffmpeg("-i '" + kClip + "' -t 8 '" + (music / "gone.ogg").string() + "'");
+  ffmpeg("-i '" + kClip + "' -t 8 -f ogg '" + (music / "no_extension").string() + "'");
   const fs::path db = dir.path / "c.tagscape";
   ASSERT_EQ(run_command(analyze(db, music)).status, 0);
 
   const CommandResult again = run_command(analyze(db, music));
   EXPECT_EQ(again.status, 0);
-  EXPECT_NE(again.out.find("analysed 0, completed 0, restored 0, unchanged 3"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("analysed 0, completed 0, restored 0, unchanged 4"), std::string::npos) << again.out;
+  EXPECT_EQ(again.err.find("GFLOP"), std::string::npos) << "nothing to analyse: no model runs\n" << again.err;
 
   fs::last_write_time(music / "short.flac", fs::file_time_type::clock::now());  // touched, same bytes
   std::ofstream(music / "joram.mp3", std::ios::app | std::ios::binary) << std::string(417, '\0');  // changed
-  fs::remove(music / "gone.ogg");
+  fs::rename(music / "gone.ogg", dir.path / "gone.ogg");  // keeps bytes and mtime, to come back later
   const CommandResult changed = run_command(analyze(db, music));
-  EXPECT_NE(changed.out.find("analysed 1, completed 0, restored 0, unchanged 1, removed 1"), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("analysed 1, completed 0, restored 0, unchanged 2, removed 1"), std::string::npos) << changed.out;
   EXPECT_EQ(count_tracks(db, TrackStatus::removed), 1);
 
+  const CommandResult text = run_command(std::string(TAGSCAPE_BINARY) + " info --db '" + db.string() + "'");
+  EXPECT_NE(text.out.find("3 analysed, 0 failed, 1 removed"), std::string::npos) << text.out;
+  fs::rename(dir.path / "gone.ogg", music / "gone.ogg");
+  const CommandResult back = run_command(analyze(db, music));
+  EXPECT_NE(back.out.find("analysed 0, completed 0, restored 1, unchanged 3, removed 0"), std::string::npos) << back.out;
+  EXPECT_EQ(back.err.find("GFLOP"), std::string::npos) << "an unchanged file that comes back is not re-analysed";
+
   const CommandResult moods = run_command(analyze(db, music, "--models moods"));
-  EXPECT_NE(moods.out.find("analysed 0, completed 2"), std::string::npos) << moods.out << moods.err;
+  EXPECT_NE(moods.out.find("analysed 0, completed 4"), std::string::npos) << moods.out << moods.err;
   Store store = open_store(db.string(), OpenMode::read_only);
   const auto space = find_space(store, "moods");
   ASSERT_TRUE(space);
   EXPECT_EQ(space->dim_names, (std::vector<std::string>{"happy", "sad", "relaxed", "aggressive", "danceable"}));
   const SpaceMatrix matrix = read_space(store, space->id);
-  EXPECT_EQ(matrix.track_ids.size(), 2u);
+  EXPECT_EQ(matrix.track_ids.size(), 4u);
   for (float value : matrix.values) EXPECT_TRUE(value >= 0 && value <= 1) << "probabilities";
 
   const CommandResult info = run_command(std::string(TAGSCAPE_BINARY) + " info --json --db '" + db.string() + "'");
   ASSERT_EQ(info.status, 0) << info.err;
   const auto summary = nlohmann::json::parse(info.out);
-  EXPECT_EQ(summary["tracks"]["ok"], 2);
-  EXPECT_EQ(summary["tracks"]["removed"], 1);
+  EXPECT_EQ(summary["tracks"]["ok"], 4);
+  EXPECT_EQ(summary["tracks"]["removed"], 0);
   EXPECT_EQ(summary["spaces"].size(), 3u);
-  const CommandResult text = run_command(std::string(TAGSCAPE_BINARY) + " info --db '" + db.string() + "'");
-  EXPECT_NE(text.out.find("2 analysed, 0 failed, 1 removed"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("moods"), std::string::npos) << text.out;
   const CommandResult missing = run_command(std::string(TAGSCAPE_BINARY) + " info --db /no/such.tagscape");
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("/no/such.tagscape: no such collection file"), std::string::npos) << missing.err;
@@ -189,36 +216,57 @@ TEST(AnalyzeCli, StoredVectorsEqualPredictOutput) {
   }
 }
 
-// Starts analyze in the background, kills it with SIGKILL once `commits` tracks are in
-// the store (0: after `delay`), and returns when it is dead.
-void run_and_kill(const fs::path& db, const fs::path& music, int commits, std::chrono::milliseconds delay) {
+// Starts `tagscape analyze` as a child process, stdout and stderr to `output`.
+pid_t spawn_analyze(const fs::path& db, const fs::path& music, const fs::path& output = "/dev/null") {
   const pid_t child = fork();
   if (child == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    freopen(output.c_str(), "w", stdout);
+    dup2(fileno(stdout), fileno(stderr));
     execl(TAGSCAPE_BINARY, TAGSCAPE_BINARY, "analyze", "--db", db.c_str(), music.c_str(), nullptr);
     _exit(127);
   }
+  return child;
+}
+
+// Waits until `commits` tracks are in the store (at most 60 s).
+void wait_for_commits(const fs::path& db, int commits) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  std::this_thread::sleep_for(delay);
   while (commits > 0 && std::chrono::steady_clock::now() < deadline) {
     try {
-      if (count_tracks(db, TrackStatus::ok) >= commits) break;
+      if (count_tracks(db, TrackStatus::ok) >= commits) return;
     } catch (const std::exception&) {  // not created yet
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+// Starts analyze in the background, kills it with SIGKILL once `commits` tracks are in
+// the store (0: after `delay`), and returns when it is dead.
+void run_and_kill(const fs::path& db, const fs::path& music, int commits, std::chrono::milliseconds delay) {
+  const pid_t child = spawn_analyze(db, music);
+  std::this_thread::sleep_for(delay);
+  wait_for_commits(db, commits);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
 }
 
-TEST(AnalyzeCrash, SigkillAtAnyPointThenResumeGivesTheUninterruptedResult) {
-  TempDir dir("analyze_crash");
-  const fs::path music = dir.path / "music";
+// Six 29 s mp3s, each with other content (volume), as the crash and interrupt tests use.
+void make_six_tracks(const fs::path& music) {
   fs::create_directories(music);
   for (int k = 0; k < 6; ++k)
     ffmpeg("-i '" + kClip + "' -af volume=" + std::to_string(0.5 + 0.1 * k) + " '" + (music / ("t" + std::to_string(k) + ".mp3")).string() + "'");
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST(AnalyzeCrash, SigkillAtAnyPointThenResumeGivesTheUninterruptedResult) {
+  TempDir dir("analyze_crash");
+  const fs::path music = dir.path / "music";
+  make_six_tracks(music);
   const fs::path reference_db = dir.path / "reference.tagscape";
   ASSERT_EQ(run_command(analyze(reference_db, music)).status, 0);
 
@@ -251,49 +299,85 @@ TEST(AnalyzeCrash, SigkillAtAnyPointThenResumeGivesTheUninterruptedResult) {
   }
 }
 
-TEST(AnalyzeCli, SigintStopsAfterTheCurrentCommitWithASummary) {
+TEST(AnalyzeCli, SigintStopsAfterTheCurrentCommitWithASummaryAndTheRerunContinues) {
   TempDir dir("analyze_sigint");
   const fs::path music = dir.path / "music";
-  fs::create_directories(music);
-  for (int k = 0; k < 8; ++k)
-    ffmpeg("-i '" + kClip + "' -af volume=" + std::to_string(0.3 + 0.1 * k) + " '" + (music / ("t" + std::to_string(k) + ".mp3")).string() + "'");
-  const fs::path db = dir.path / "c.tagscape", out = dir.path / "out.txt";
-  const pid_t child = fork();
-  if (child == 0) {
-    freopen(out.c_str(), "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(TAGSCAPE_BINARY, TAGSCAPE_BINARY, "analyze", "--db", db.c_str(), music.c_str(), nullptr);
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (count_tracks(db, TrackStatus::ok) >= 1) break;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  make_six_tracks(music);
+  const fs::path db = dir.path / "c.tagscape";
+  const fs::path output = dir.path / "out.txt";
+  const pid_t child = spawn_analyze(db, music, output);
+  wait_for_commits(db, 1);
   kill(child, SIGINT);
   int status = 0;
   waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << "an interrupted run is not a success";
-  std::ifstream in(out);
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_NE(text.find("interrupted: analysed "), std::string::npos) << text;
+  const std::string text = read_text(output);
+  ASSERT_TRUE(WIFEXITED(status)) << "SIGINT must end the run cleanly, not kill it\n" << text;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << text;
   const int64_t committed = count_tracks(db, TrackStatus::ok);
   EXPECT_GE(committed, 1);
-  EXPECT_LT(committed, 8);
+  EXPECT_LT(committed, 6) << "the interrupt came too late to test anything\n" << text;
+  EXPECT_NE(text.find("interrupted: analysed " + std::to_string(committed) + ","), std::string::npos) << text;
+  EXPECT_NE(text.find(std::to_string(6 - committed) + " files left"), std::string::npos) << text;
   Store store = open_store(db.string(), OpenMode::read_only);
   EXPECT_TRUE(check_integrity(store).empty());
+  EXPECT_EQ(list_tracks(store).size(), static_cast<size_t>(committed)) << "nothing half-written";
+
+  const CommandResult rerun = run_command(analyze(db, music));
+  EXPECT_EQ(rerun.status, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find("done: analysed " + std::to_string(6 - committed) + ", completed 0, restored 0, unchanged " +
+                           std::to_string(committed)),
+            std::string::npos)
+      << rerun.out;
+}
+
+// find_audio_files on its own: what is listed, in which order, under which path.
+TEST(AnalyzeDiscovery, RealPathsFirstLoopsCutNonRegularAndHiddenSkipped) {
+  TempDir dir("analyze_discovery");
+  const fs::path root = dir.path / "root";
+  fs::create_directories(root / "a");
+  fs::create_directories(root / "b/.git");
+  fs::create_directories(dir.path / "outside");
+  fs::copy_file(kClip, root / "b/real.mp3");
+  fs::copy_file(kClip, root / "b/.git/hidden.mp3");
+  fs::copy_file(kClip, root / ".hidden.mp3");
+  fs::copy_file(kClip, dir.path / "outside/linked_in.mp3");
+  fs::create_symlink("../b/real.mp3", root / "a/a_link_to_real.mp3");  // sorts first, yet the real path wins
+  fs::create_directory_symlink("..", root / "a/loop");
+  fs::create_directory_symlink("../../outside", root / "a/outside");
+  fs::create_symlink("nowhere.mp3", root / "a/broken.mp3");
+  ASSERT_EQ(mkfifo((root / "a/fifo.mp3").c_str(), 0600), 0);
+  std::ofstream(root / "a/readme.txt") << "not audio";
+  std::ofstream(root / "a/data") << "no extension, not audio";
+  fs::copy_file(root / "a/data", root / "a/known");
+  std::vector<std::string> warnings;
+  const auto files = find_audio_files({root.string(), root.string() + "/b"}, warnings,
+                                      [&](const std::string& path) { return path == (root / "a/known").string(); });
+  EXPECT_EQ(files, (std::vector<std::string>{(root / "a/known").string(), (root / "a/outside/linked_in.mp3").string(),
+                                             (root / "b/real.mp3").string()}));
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_THROW(find_audio_files({(dir.path / "missing").string()}, warnings), Error);
+  find_audio_files({(root / "a/readme.txt").string()}, warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("readme.txt: not an audio file, skipped"), std::string::npos) << warnings[0];
+}
+
+TEST(AnalyzeModels, SelectionExpandsAliasesAndDropsDuplicates) {
+  EXPECT_EQ(expand_model_selection("msd-musicnn-1"), (std::vector<std::string>{"msd-musicnn-1"}));
+  EXPECT_EQ(expand_model_selection("moods, paper"),
+            (std::vector<std::string>{"moods", "msd-musicnn-1", "mtt-musicnn-1", "msd-vgg-1", "mtt-vgg-1"}));
+  EXPECT_EQ(expand_model_selection("all").size(), 5u);
+  EXPECT_EQ(expand_model_selection("msd-vgg-1,msd-vgg-1"), (std::vector<std::string>{"msd-vgg-1"}));
+  EXPECT_THROW(expand_model_selection("msd-musicnn-2"), Error);
+  EXPECT_THROW(expand_model_selection(""), Error);
 }
 
 TEST(AnalyzeCli, UsageErrors) {
   EXPECT_EQ(run_command(std::string(TAGSCAPE_BINARY) + " analyze").status, 2);
   const CommandResult bad_model = run_command(std::string(TAGSCAPE_BINARY) + " analyze --models nope /tmp");
-  EXPECT_EQ(bad_model.status, 1);
+  EXPECT_EQ(bad_model.status, 2) << "a bad --models list is a usage error";
   EXPECT_NE(bad_model.err.find("unknown entry 'nope'"), std::string::npos) << bad_model.err;
   const CommandResult missing = run_command(std::string(TAGSCAPE_BINARY) + " analyze --db /tmp/x.tagscape /no/such/folder");
+  EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("/no/such/folder: no such file or directory"), std::string::npos) << missing.err;
 }
 
