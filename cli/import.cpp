@@ -41,8 +41,10 @@ void print_problems(const char* title, const std::vector<ImportProblem>& problem
 
 void print_report(const ImportOptions& options, const ImportReport& report) {
   std::printf("%s: %lld .npy files\n", options.dir.c_str(), static_cast<long long>(report.files));
-  std::printf("imported  %lld tracks into '%s' (%d dims)", static_cast<long long>(report.imported),
-              options.space.c_str(), report.dims);
+  if (report.space_id == 0) std::printf("imported  nothing (space '%s' not created or changed)", options.space.c_str());
+  else
+    std::printf("imported  %lld tracks into '%s' (%d dims)", static_cast<long long>(report.imported),
+                options.space.c_str(), report.dims);
   if (report.matched_by_name) std::printf(", %lld matched by file name only", static_cast<long long>(report.matched_by_name));
   std::printf("\n");
   if (!report.unmatched.empty()) {

@@ -324,6 +324,15 @@ TEST(ExportCsv, UnnamedDimsAreNumberedAndAverageGivesOneRowPerTrack) {
     }
   }
   EXPECT_FALSE(fs::exists(dir.path / "avg" / "segments.csv"));
+
+  export_to(collection, ExportFormat::csv, dir.path / "avg.csv", true, "unnamed");
+  const auto rows = split_simple_csv(read_text(dir.path / "avg.csv"));
+  ASSERT_EQ(rows.size(), 4u) << "header + the two tracks in 'unnamed', one with a newline in its quoted title";
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"track_id", "path", "title", "artist", "album", "genre", "year",
+                                                "track_number", "duration_s", "segments", "d0", "d1", "d2"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{std::to_string(collection.tracks[0].id), "/music/a/b.mp3", "Bee", "Artist A",
+                                                "Album", "Rock", "2001", "3", rows[1][8], "3", "0.5", "0.5", "0.5"}));
+  EXPECT_EQ(std::strtod(rows[1][8].c_str(), nullptr), 3 * 2.992) << "duration_s, exact";
 }
 
 TEST(ExportJsonl, EachLineParsesToOneSegment) {
