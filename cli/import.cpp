@@ -82,7 +82,7 @@ Command add_import_command(CLI::App& app) {
   command->add_option("--db", options->db_path, "Collection file (must exist: `tagscape analyze` creates it).")
       ->capture_default_str();
   command->add_option("--space", options->space, "Name of the space to create or replace, e.g. vggish.")->required();
-  command->add_option("--dim-names", options->dim_names_file, "File with one name per dim: one a line, or a JSON array.");
+  command->add_option("--dim-names,--dims-names", options->dim_names_file, "File with one name per dim: one a line, or a JSON array.");
   command->add_option("--kind", options->kind, "Space kind recorded in the collection.")
       ->check(CLI::IsMember({"imported", "embeddings", "taggrams", "moods"}))
       ->capture_default_str();
