@@ -200,7 +200,8 @@ struct WorkItem {
   FileIdentity identity;
   Action action = Action::analyse;
   int64_t track_id = 0;
-  std::vector<int> spaces;  // indexes into Models::spaces to compute
+  std::vector<int> spaces;     // indexes into Models::spaces to compute
+  bool stale_mtime = false;    // unchanged by content hash, but the store holds an older mtime
 };
 
 std::optional<FileIdentity> stat_identity(const std::string& path) {
@@ -230,6 +231,7 @@ WorkItem plan_file(Store& store, const std::string& path, const Models& models, 
   const std::optional<TrackState> known = lookup_track(store, path);
   if (force || !known || !identity || !unchanged(*known, item.identity)) return item;
   item.track_id = known->track_id;
+  item.stale_mtime = known->mtime_ns != item.identity.mtime_ns;
   if (known->status == TrackStatus::failed) {
     item.action = Action::skip_failed;
     return item;
@@ -488,6 +490,31 @@ KnownAudioFn known_audio_files(const std::vector<Track>& tracks) {
   };
 }
 
+// A file whose mtime changed but whose bytes did not (a touch, a copy without -t): the
+// store gets the new mtime, so later runs skip it on size + mtime instead of hashing it
+// every time. The store has no identity-only update, so the entry is re-committed from
+// what it holds — one transaction, the same vectors bit for bit. Removed tracks are left
+// alone (the restore below and the next run's hash check handle them).
+void refresh_identity(Store& store, const Track& track, const FileIdentity& identity) {
+  if (track.status == TrackStatus::failed) {
+    mark_track_failed(store, identity, track.error);
+    return;
+  }
+  if (track.status != TrackStatus::ok) return;
+  TrackAnalysis analysis{identity, track.metadata, track.duration_s, read_segments(store, track.id), {}};
+  std::vector<std::pair<int64_t, TrackVectors>> held;
+  for (int64_t space : track_space_ids(store, track.id)) held.push_back({space, read_track_vectors(store, track.id, space)});
+  for (const auto& [space, vectors] : held) analysis.vectors.push_back({space, vectors.values});
+  commit_track(store, analysis);
+}
+
+void refresh_stale_identities(Store& store, const std::vector<Track>& tracks, const std::vector<WorkItem>& work) {
+  std::map<int64_t, const Track*> by_id;
+  for (const Track& track : tracks) by_id[track.id] = &track;
+  for (const WorkItem& item : work)
+    if (item.stale_mtime && by_id.count(item.track_id)) refresh_identity(store, *by_id[item.track_id], item.identity);
+}
+
 // Counts the skipped files, restores the complete ones that came back (no decoding
 // needed), and returns the work left for the decoder, in discovery order.
 std::vector<size_t> settle_without_decoding(Store& store, const std::vector<WorkItem>& work, AnalyzeSummary& summary) {
@@ -610,6 +637,7 @@ AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePl
   const std::vector<std::string> gone = vanished_tracks(tracks, roots, std::set<std::string>(files.begin(), files.end()));
   summary.plan.to_remove = static_cast<int64_t>(gone.size());
   summary.removed = mark_tracks_removed(store, gone);
+  refresh_stale_identities(store, tracks, work);
   const std::vector<size_t> order = settle_without_decoding(store, work, summary);
   if (!order.empty()) measure_cost(models, summary.plan);
   if (on_plan) on_plan(summary.plan);

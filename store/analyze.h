@@ -14,7 +14,8 @@
 //      and their vectors are added; new or changed -> full analysis; unchanged and
 //      failed before -> skipped (retried with `force`); present again, unchanged, after
 //      being marked removed -> restored (without decoding unless spaces are missing).
-//      Tracks under a root whose file is gone -> 'removed'.
+//      Tracks under a root whose file is gone -> 'removed'. A file unchanged by hash
+//      but with a new mtime gets the new mtime stored (later runs need no hash).
 //   3. Analysis: one thread decodes + computes the mel + cuts patches for the next
 //      tracks (a queue of 2), the calling thread runs the models (`jobs` threads each,
 //      oneDNN) and commits each track in one transaction (crash-safe: a kill at any

@@ -161,12 +161,26 @@ TEST(AnalyzeCli, IncrementalRunsSkipTouchUpdateRemoveRestoreAndAddSpaces) {
   EXPECT_NE(again.out.find("analysed 0, completed 0, restored 0, unchanged 4"), std::string::npos) << again.out;
   EXPECT_EQ(again.err.find("GFLOP"), std::string::npos) << "nothing to analyse: no model runs\n" << again.err;
 
-  fs::last_write_time(music / "short.flac", fs::file_time_type::clock::now());  // touched, same bytes
+  const std::string touched = (music / "short.flac").string();
+  const auto vectors_of_touched = [&] {
+    Store store = open_store(db.string(), OpenMode::read_only);
+    return read_track_vectors(store, lookup_track(store, touched)->track_id, find_space(store, "msd-musicnn-1/embeddings")->id).values;
+  };
+  const std::vector<float> before_touch = vectors_of_touched();
+  fs::last_write_time(touched, fs::file_time_type::clock::now() + std::chrono::seconds(5));  // touched, same bytes
   std::ofstream(music / "joram.mp3", std::ios::app | std::ios::binary) << std::string(417, '\0');  // changed
   fs::rename(music / "gone.ogg", dir.path / "gone.ogg");  // keeps bytes and mtime, to come back later
   const CommandResult changed = run_command(analyze(db, music));
   EXPECT_NE(changed.out.find("analysed 1, completed 0, restored 0, unchanged 2, removed 1"), std::string::npos) << changed.out;
   EXPECT_EQ(count_tracks(db, TrackStatus::removed), 1);
+  {
+    Store store = open_store(db.string(), OpenMode::read_only);
+    struct stat info {};
+    ASSERT_EQ(stat(touched.c_str(), &info), 0);
+    EXPECT_EQ(lookup_track(store, touched)->mtime_ns, info.st_mtim.tv_sec * 1000000000LL + info.st_mtim.tv_nsec)
+        << "the new mtime is stored, so the next run does not hash the file again";
+  }
+  EXPECT_EQ(vectors_of_touched(), before_touch) << "a touched file keeps its vectors bit for bit";
 
   const CommandResult text = run_command(std::string(TAGSCAPE_BINARY) + " info --db '" + db.string() + "'");
   EXPECT_NE(text.out.find("3 analysed, 0 failed, 1 removed"), std::string::npos) << text.out;
