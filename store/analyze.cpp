@@ -202,6 +202,7 @@ struct WorkItem {
   int64_t track_id = 0;
   std::vector<int> spaces;     // indexes into Models::spaces to compute
   bool stale_mtime = false;    // unchanged by content hash, but the store holds an older mtime
+  int stored_segments = 0;     // segment count of the stored analysis (update/restore)
 };
 
 std::optional<FileIdentity> stat_identity(const std::string& path) {
@@ -232,6 +233,7 @@ WorkItem plan_file(Store& store, const std::string& path, const Models& models, 
   if (force || !known || !identity || !unchanged(*known, item.identity)) return item;
   item.track_id = known->track_id;
   item.stale_mtime = known->mtime_ns != item.identity.mtime_ns;
+  item.stored_segments = known->segment_count;
   if (known->status == TrackStatus::failed) {
     item.action = Action::skip_failed;
     return item;
@@ -267,10 +269,11 @@ std::vector<std::string> vanished_tracks(const std::vector<Track>& tracks, const
 
 // What the decoding thread hands to the inference thread.
 struct Prepared {
-  size_t item;  // index into the work list
-  std::optional<model::TrackPatches> patches;
-  AudioTags tags;
-  std::string error;  // decoding failed
+  size_t item;                                 // index into the work list
+  std::optional<model::TrackPatches> patches;  // unset if decoding failed
+  AudioTags tags;                              // read for Action::analyse only
+  std::string content_hash;                    // '' if the file could not be read
+  std::string error;                           // why decoding failed, '' if it did not
 };
 
 // A bounded queue between the decode thread and the inference thread.
@@ -332,12 +335,18 @@ void produce(const std::vector<WorkItem>& work, const std::vector<size_t>& order
              PreparedQueue& queue, const std::atomic<bool>* stop) {
   for (size_t index : order) {
     if (stop && *stop) break;
-    Prepared prepared{index, std::nullopt, {}, ""};
+    const WorkItem& item = work[index];
+    Prepared prepared{index, std::nullopt, {}, item.identity.content_hash, ""};
     try {
-      prepared.patches = decode_patches(work[index].path, patch_hop_frames);
-      if (work[index].action == Action::analyse) prepared.tags = read_audio_tags(work[index].path);
+      prepared.patches = decode_patches(item.path, patch_hop_frames);
+      if (item.action == Action::analyse) prepared.tags = read_audio_tags(item.path);
     } catch (const std::exception& error) {
       prepared.error = error.what();
+    }
+    try {  // here, not on the inference thread: hashing reads the whole file
+      if (prepared.content_hash.empty()) prepared.content_hash = hash_file_content(item.path);
+    } catch (const Error& error) {  // e.g. deleted since it was decoded
+      if (prepared.error.empty()) prepared.error = error.what();
     }
     if (!queue.push(std::move(prepared), stop)) break;
   }
@@ -413,41 +422,59 @@ std::string join_warnings(const std::vector<std::string>& warnings) {
   return text;
 }
 
-// Commits one prepared file; returns the progress event name.
-std::string commit_prepared(Store& store, Models& models, WorkItem& item, Prepared& prepared, AnalyzeSummary& summary,
-                            std::string& detail) {
-  if (!prepared.error.empty()) {
-    if (item.identity.content_hash.empty()) {
-      try {
-        item.identity.content_hash = hash_file_content(item.path);
-      } catch (const Error&) {  // missing/unreadable: the decode error says why
-      }
-    }
-    mark_track_failed(store, item.identity, prepared.error);
-    summary.failures.push_back({item.path, prepared.error});
-    detail = prepared.error;
-    return "failed";
-  }
+std::string record_failure(Store& store, WorkItem& item, const Prepared& prepared, AnalyzeSummary& summary) {
+  item.identity.content_hash = prepared.content_hash;  // so an unchanged bad file is not retried
+  mark_track_failed(store, item.identity, prepared.error);
+  summary.failures.push_back({item.path, prepared.error});
+  return "failed";
+}
+
+// Update/restore of a stored analysis whose segment count no longer matches what the
+// decoder cuts now (another tagscape version): its vectors cannot be completed, so the
+// file is analysed afresh with every model.
+void reanalyse_if_cut_differently(WorkItem& item, Prepared& prepared, const Models& models) {
+  if (item.action == Action::analyse ||
+      static_cast<int>(prepared.patches->track.segments.size()) == item.stored_segments)
+    return;
+  item.action = Action::analyse;
+  item.spaces.clear();
+  for (size_t k = 0; k < models.spaces.size(); ++k) item.spaces.push_back(static_cast<int>(k));
+  prepared.tags = read_audio_tags(item.path);
+}
+
+std::string commit_analysis(Store& store, WorkItem& item, const Prepared& prepared, const SpaceValues& values) {
   const model::TrackPatches& patches = *prepared.patches;
-  detail = join_warnings(patches.track.audio.warnings);
-  const SpaceValues values = run_spaces(models, item.spaces, patches);
-  summary.audio_s += patches.track.audio.decoded_duration_s;
-  if (item.action == Action::restore) restore_removed_track(store, item.track_id);
-  if (item.action != Action::analyse) {
-    if (!values.ids.empty()) add_track_vectors(store, item.track_id, space_vectors(values));
-    ++(item.action == Action::restore ? summary.restored : summary.updated);
-    return item.action == Action::restore ? "restored" : "updated";
-  }
-  if (item.identity.content_hash.empty()) item.identity.content_hash = hash_file_content(item.path);
   TrackAnalysis analysis;
   analysis.file = item.identity;
+  analysis.file.content_hash = prepared.content_hash;
   analysis.metadata = metadata_of(prepared.tags, item.path);
   analysis.duration_s = patches.track.audio.decoded_duration_s;
   for (const PatchSpan& span : patches.track.segments) analysis.segments.push_back({span.start_s, span.end_s});
   analysis.vectors = space_vectors(values);
   commit_track(store, analysis);
-  ++summary.analysed;
   return "analysed";
+}
+
+// Runs the models for one prepared file and commits it; returns the progress event name.
+std::string commit_prepared(Store& store, Models& models, WorkItem& item, Prepared& prepared, AnalyzeSummary& summary,
+                            std::string& detail) {
+  if (!prepared.error.empty()) {
+    detail = prepared.error;
+    return record_failure(store, item, prepared, summary);
+  }
+  reanalyse_if_cut_differently(item, prepared, models);
+  detail = join_warnings(prepared.patches->track.audio.warnings);
+  const SpaceValues values = run_spaces(models, item.spaces, *prepared.patches);
+  summary.audio_s += prepared.patches->track.audio.decoded_duration_s;
+  if (item.action == Action::analyse) {
+    const std::string event = commit_analysis(store, item, prepared, values);
+    ++summary.analysed;
+    return event;
+  }
+  if (item.action == Action::restore) restore_removed_track(store, item.track_id);
+  if (!values.ids.empty()) add_track_vectors(store, item.track_id, space_vectors(values));
+  ++(item.action == Action::restore ? summary.restored : summary.updated);
+  return item.action == Action::restore ? "restored" : "updated";
 }
 
 int resolve_patch_hop(Store& store, const AnalyzeOptions& options) {

@@ -210,6 +210,35 @@ TEST(AnalyzeCli, IncrementalRunsSkipTouchUpdateRemoveRestoreAndAddSpaces) {
   EXPECT_NE(missing.err.find("/no/such.tagscape: no such collection file"), std::string::npos) << missing.err;
 }
 
+// A file replaced by other content of the same size with the same mtime (cp -p of a
+// same-sized file) looks unchanged; when a later run adds a space and the decoder cuts
+// a different number of segments, the old vectors cannot be completed: full re-analysis.
+TEST(AnalyzeCli, CompletingAFileThatNowCutsDifferentlyReanalysesIt) {
+  TempDir dir("analyze_recut");
+  const fs::path music = dir.path / "music";
+  fs::create_directories(music);
+  const fs::path song = music / "song.mp3", longer = dir.path / "longer.mp3";
+  ffmpeg("-i '" + kClip + "' -t 8 -b:a 64k '" + song.string() + "'");
+  ffmpeg("-i '" + kClip + "' -t 15 -b:a 32k '" + longer.string() + "'");
+  ASSERT_LT(fs::file_size(longer), fs::file_size(song));
+  const fs::path db = dir.path / "c.tagscape";
+  ASSERT_EQ(run_command(analyze(db, music)).status, 0);
+  const auto mtime = fs::last_write_time(song);
+  const auto size = fs::file_size(song);
+  fs::copy_file(longer, song, fs::copy_options::overwrite_existing);
+  fs::resize_file(song, size);  // zero padding after the last frame
+  fs::last_write_time(song, mtime);
+
+  const CommandResult moods = run_command(analyze(db, music, "--models msd-musicnn-1,moods"));
+  EXPECT_EQ(moods.status, 0) << moods.out << moods.err;
+  EXPECT_NE(moods.out.find("analysed 1, completed 0"), std::string::npos) << moods.out;
+  Store store = open_store(db.string(), OpenMode::read_only);
+  const TrackState state = *lookup_track(store, song.string());
+  EXPECT_EQ(state.segment_count, 5) << "15 s: five 2.992 s segments";
+  for (const std::string name : {"msd-musicnn-1/taggrams", "moods"})
+    EXPECT_EQ(read_track_vectors(store, state.track_id, find_space(store, name)->id).segments, 5) << name;
+}
+
 TEST(AnalyzeCli, StoredVectorsEqualPredictOutput) {
   TempDir dir("analyze_vs_predict");
   fs::create_directories(dir.path / "music");
