@@ -42,15 +42,16 @@ std::string clock_text(double seconds) {
 }
 
 void print_plan(const AnalyzePlanInfo& plan) {
-  std::string models;
-  for (const std::string& id : plan.models) models += (models.empty() ? "" : ", ") + id;
+  std::string selection;
+  for (const std::string& id : plan.selection) selection += (selection.empty() ? "" : ", ") + id;
   std::fprintf(stderr, "%lld audio files: %lld to analyse, %lld to complete with new spaces, %lld unchanged, %lld back, %lld gone\n",
                static_cast<long long>(plan.files), static_cast<long long>(plan.to_analyse),
                static_cast<long long>(plan.to_update), static_cast<long long>(plan.to_skip),
                static_cast<long long>(plan.to_restore), static_cast<long long>(plan.to_remove));
   if (plan.seconds_per_audio_hour > 0)
-    std::fprintf(stderr, "models: %s — %.0f GFLOP per audio minute, ≈ %.0f s of analysis per audio hour here\n",
-                 models.c_str(), plan.gflop_per_audio_minute, plan.seconds_per_audio_hour);
+    std::fprintf(stderr, "%zu network%s (%s): ≈ %.0f GFLOP per audio minute; at the speed measured now ≈ %.0f s per audio hour (%.0fx real time)\n",
+                 plan.models.size(), plan.models.size() == 1 ? "" : "s", selection.c_str(), plan.gflop_per_audio_minute, plan.seconds_per_audio_hour,
+                 3600 / plan.seconds_per_audio_hour);
 }
 
 void print_progress(const AnalyzeProgress& progress, bool terminal) {
@@ -63,7 +64,12 @@ void print_progress(const AnalyzeProgress& progress, bool terminal) {
     return;
   }
   const double fraction = progress.total ? static_cast<double>(progress.done) / progress.total : 1;
-  const double eta = fraction > 0 ? progress.elapsed_s * (1 - fraction) / fraction : 0;
+  const double byte_fraction =
+      progress.bytes_total > 0 ? static_cast<double>(progress.bytes_done) / progress.bytes_total : fraction;
+  // No ETA before some audio was analysed: failed files take no time and say nothing.
+  const std::string eta = progress.audio_s > 0 && byte_fraction > 0
+                              ? clock_text(progress.elapsed_s * (1 - byte_fraction) / byte_fraction)
+                              : "--:--:--";
   const int width = 24, filled = static_cast<int>(fraction * width);
   std::string bar(filled, '#');
   bar.resize(width, '.');
@@ -71,7 +77,7 @@ void print_progress(const AnalyzeProgress& progress, bool terminal) {
   if (name.size() > 30) name = name.substr(0, 27) + "...";
   std::fprintf(stderr, "\r\033[K[%s] %lld/%lld  %.2f h audio  %.0fx real time  ETA %s  %s", bar.c_str(),
                static_cast<long long>(progress.done), static_cast<long long>(progress.total), progress.audio_s / 3600,
-               speed, clock_text(eta).c_str(), name.c_str());
+               speed, eta.c_str(), name.c_str());
   if (progress.event == "failed")
     std::fprintf(stderr, "\r\033[Kfailed: %s\n", progress.detail.c_str());
 }

@@ -569,11 +569,13 @@ AnalyzeProgress analyse_in_order(Store& store, Models& models, std::vector<WorkI
   std::thread producer([&] { produce(work, order, patch_hop, queue, stop); });
   AnalyzeProgress progress;
   progress.total = static_cast<int64_t>(order.size());
+  for (size_t index : order) progress.bytes_total += work[index].identity.size_bytes;
   try {
     while (std::optional<Prepared> prepared = queue.pop()) {
       WorkItem& item = work[prepared->item];
       progress.event = commit_prepared(store, models, item, *prepared, summary, progress.detail);
       ++progress.done;
+      progress.bytes_done += item.identity.size_bytes;
       progress.file = item.path;
       progress.audio_s = summary.audio_s;
       progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -654,7 +656,8 @@ AnalyzeSummary analyze_collection(const AnalyzeOptions& options, const AnalyzePl
   const std::vector<std::string> files = find_audio_files(roots, summary.warnings, known_audio_files(tracks));
 
   const int patch_hop = resolve_patch_hop(store, options);
-  Models models = load_models(selection_with_store_spaces(options.models, store), options.jobs, store);
+  summary.plan.selection = selection_with_store_spaces(options.models, store);
+  Models models = load_models(summary.plan.selection, options.jobs, store);
   summary.plan.models = models.ids;
   for (const SpacePlan& plan : models.spaces) summary.plan.spaces.push_back(plan.space.name);
   summary.plan.files = static_cast<int64_t>(files.size());

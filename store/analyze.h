@@ -49,6 +49,7 @@ struct AnalyzeOptions {
 
 struct AnalyzeProgress {
   int64_t done = 0, total = 0;  // files handled / files to handle (skipped ones excluded)
+  int64_t bytes_done = 0, bytes_total = 0;  // the same in file bytes: a better base for an ETA
   double audio_s = 0;           // audio analysed so far, seconds
   double elapsed_s = 0;         // wall seconds since analysis started
   std::string file;             // the file just handled
@@ -62,12 +63,14 @@ struct AnalyzeFailure {
 };
 
 struct AnalyzePlanInfo {
-  std::vector<std::string> models;  // model ids that will run for new files
+  std::vector<std::string> selection;  // the --models selection expanded (or the default): model ids, "moods"
+  std::vector<std::string> models;  // networks that will run for new files (moods = 5 of them)
   std::vector<std::string> spaces;  // space names written
   int64_t files = 0;                // audio files found
   int64_t to_analyse = 0, to_update = 0, to_skip = 0, to_restore = 0, to_remove = 0;
-  double seconds_per_audio_hour = 0;  // measured at start-up for the selected models
-  double gflop_per_audio_minute = 0;
+  double seconds_per_audio_hour = 0;  // all `models` on one audio hour, timed on one batch at start-up;
+                                      // 0 when nothing is to be analysed (then nothing is timed)
+  double gflop_per_audio_minute = 0;  // all `models`, from the executors' plans
 };
 using AnalyzePlanFn = std::function<void(const AnalyzePlanInfo&)>;
 
