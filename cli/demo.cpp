@@ -82,11 +82,12 @@ int run_demo(const DemoOptions& options) {
 
 Command add_demo_command(CLI::App& app) {
   auto options = std::make_shared<DemoOptions>();
-  CLI::App* command = app.add_subcommand("demo", "Fetch a free demo collection (31 game soundtracks) and analyse it.");
+  CLI::App* command = app.add_subcommand("demo", "Fetch a free demo collection (51 game soundtracks) and analyse it.");
   command->footer(
-      "Downloads five free game-soundtrack packages from the Debian archive (pingus, lincity-ng,\n"
-      "frozen-bubble, extremetuxracer, powermanga: 130 MB, GPL music; apt-get download, no\n"
-      "root needed), copies their 31 music tracks (≈ 1 hour) into --dir and analyses them.");
+      "Downloads seven free game-soundtrack packages from the Debian archive (singularity-music,\n"
+      "lincity-ng, hex-a-hop, pingus, tecnoballz, ri-li, asc-music: 143 MB, GPL and CC BY-SA 3.0\n"
+      "music; apt-get download, no root needed), copies their 51 tracks (2 h 39 min) into --dir\n"
+      "and analyses them. Sources and licenses: scripts/demo-sources.md.");
   command->add_option("--dir", options->music_dir, "Where to put the music.")->capture_default_str();
   command->add_option("--db", options->db_path, "Collection file.")->capture_default_str();
   command->add_option("--models", options->models, "Models to run (as `tagscape analyze --models`).");
