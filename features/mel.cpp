@@ -3,8 +3,17 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <numbers>
+
+// The filterbank must round exactly like the reference (WebAssembly, which has no fused
+// multiply-add): keep the compiler from contracting a*b+c into FMAs in this file.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace tagscape {
 
@@ -14,13 +23,52 @@ constexpr int frame_size = MusicnnInput::frame_size;
 constexpr int hop_size = MusicnnInput::hop_size;
 constexpr int band_count = MusicnnInput::bands;
 
+// exp for float as the reference build computes it. essentia.js was compiled with an
+// Emscripten musl whose expf is the classic fdlibm/FreeBSD one (argument reduction by
+// k ln2 with a split ln2, then a degree-2 rational approximation); it is not correctly
+// rounded, and glibc's expf (which is) puts 5 of the 98 band edges one ulp away, which
+// shows as up to 1e-5 errors in the affected bands (e.g. band 33). Only used for the 98
+// band edges, so speed does not matter. Precondition: 0 <= x < 88 (no overflow handling).
+float fdlibm_expf(float x) {
+  assert(x >= 0.0f && x < 88.0f);
+  const float ln2_hi = 6.9314575195e-01f;  // ln 2, upper bits: k * ln2_hi is exact
+  const float ln2_lo = 1.4286067653e-06f;  // ln 2 - ln2_hi
+  const float inv_ln2 = 1.4426950216e+00f;
+  const float p1 = 1.6666625440e-1f, p2 = -2.7667332906e-3f;
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  float hi = 0.0f, lo = 0.0f;
+  int k = 0;
+  if (bits > 0x3eb17218u) {      // x > ln2 / 2: reduce to x - k ln2
+    if (bits < 0x3f851592u) {    // x < 1.5 ln2
+      hi = x - ln2_hi;
+      lo = ln2_lo;
+      k = 1;
+    } else {
+      k = int(inv_ln2 * x + 0.5f);
+      const float kf = float(k);
+      hi = x - kf * ln2_hi;
+      lo = kf * ln2_lo;
+    }
+    x = hi - lo;
+  }
+  const float t = x * x;
+  const float c = x - t * (p1 + t * p2);
+  if (k == 0) return 1.0f - ((x * c) / (c - 2.0f) - x);
+  const float y = 1.0f - ((lo - (x * c) / (2.0f - c)) - hi);
+  const uint32_t scale_bits = 0x3f800000u + (uint32_t(k) << 23);  // 2^k
+  float scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  return y * scale;
+}
+
 // Slaney's Auditory Toolbox mel scale: linear below 1 kHz, logarithmic above, in float as
 // Essentia's Real. ref: Essentia essentiamath.h hz2melSlaney / mel2hzSlaney.
 constexpr float slaney_min_log_hz = 1000.0f;
-constexpr float slaney_lin_slope = 3.0f / 200.0f;            // mel per Hz below 1 kHz
-constexpr float slaney_min_log_mel = 1000.0f * 3.0f / 200.0f; // 15 mel
+constexpr float slaney_lin_slope = 3.0f / 200.0f;             // mel per Hz below 1 kHz
+constexpr float slaney_min_log_mel = 1000.0f * 3.0f / 200.0f;  // 15 mel
 
-float slaney_log_step() { return float(std::log(6.4) / 27.0); }
+float slaney_log_step() { return float(std::log(6.4) / 27.0); }  // ln(6.4) / 27 per mel
 
 float hz_to_mel_slaney(float hz) {
   if (hz < slaney_min_log_hz) return hz * slaney_lin_slope;
@@ -29,7 +77,7 @@ float hz_to_mel_slaney(float hz) {
 
 float mel_to_hz_slaney(float mel) {
   if (mel < slaney_min_log_mel) return mel / slaney_lin_slope;
-  return slaney_min_log_hz * std::exp(slaney_log_step() * (mel - slaney_min_log_mel));
+  return slaney_min_log_hz * fdlibm_expf((mel - slaney_min_log_mel) * slaney_log_step());
 }
 
 // Band edges: bands + 2 frequencies equally spaced in mel from 0 Hz to Nyquist, accumulated

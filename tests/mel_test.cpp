@@ -60,7 +60,11 @@ TEST(MelReference, MatchesEssentiaOnJoram) {
   for (size_t i = 0; i < mel.size(); i++) sum += std::abs(mel[i] - reference.data[i]);
   std::printf("mel vs essentia.js reference: max |diff| %.3g, mean |diff| %.3g over %zu values\n", worst,
               sum / mel.size(), mel.size());
-  EXPECT_LE(worst, 1e-4f);
+  // Measured 4.5e-6 max, 8.8e-8 mean: float rounding in the reference's FFT. With
+  // correctly rounded expf band edges (not the reference's fdlibm expf) these were 1.1e-5
+  // and 1.7e-7, so the bounds below also guard the filterbank reproduction.
+  EXPECT_LE(worst, 1e-5f);
+  EXPECT_LE(sum / mel.size(), 1.5e-7);
 }
 
 TEST(MelStream, MatchesOneShotUnderRandomChunking) {
