@@ -36,7 +36,9 @@ AudioGuess guess_audio_file(const std::string& path) {
   static const std::set<std::string> audio = {
       ".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".wave", ".m4a", ".aac", ".mp4", ".m4b", ".wma",
       ".aif", ".aiff", ".aifc", ".ape", ".wv", ".mka", ".webm", ".spx", ".mpc", ".ac3", ".dts", ".caf",
-      ".au", ".amr", ".mod", ".xm", ".it", ".s3m", ".mptm", ".669", ".mtm", ".umx", ".mid", ".midi"};
+      ".au", ".amr", ".xm", ".s3m", ".mptm", ".669", ".mtm", ".umx"};
+  // Not listed, so probed by content: .mod and .it (tracker modules, but also Go/Fortran
+  // modules and Vim's Italian tutor), .mid (FFmpeg has no MIDI synthesiser: skipped).
   static const std::set<std::string> not_audio = {
       ".txt", ".nfo", ".md", ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".svg", ".ico",
       ".m3u", ".m3u8", ".pls", ".cue", ".log", ".json", ".xml", ".html", ".htm", ".db", ".ini", ".sfv",

@@ -1,6 +1,6 @@
 // audio/probe.h — is this file audio? For collection discovery.
 //
-// Files with a known audio extension are taken without opening them (a damaged one is
+// Files with a known, unambiguous audio extension are taken without opening them (a damaged one is
 // then reported by the decoder with its cause). Files with a known non-audio extension
 // (images, text, playlists, ...) are skipped. Anything else — no extension, an unusual
 // one (lincity-ng's music files have none) — is probed by content: FFmpeg must open it

@@ -58,6 +58,37 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
+// A 7.68 s ProTracker module (4 channels, "M.K."): one square-ish sample played every
+// 8 rows at two pitches — a tracker module as FFmpeg reads it through libopenmpt.
+// ref: ProTracker MOD layout (20-byte title, 31 x 30-byte sample headers, order table,
+// signature at 1080, 1024-byte patterns, 8-bit signed sample data).
+void write_tracker_module(const fs::path& path) {
+  std::string mod = std::string("tagscape test").append(7, '\0');
+  const int sample_words = 2000;
+  for (int k = 0; k < 31; ++k) {
+    std::string header(30, '\0');
+    if (k == 0) {
+      header.replace(0, 6, "square");
+      header[22] = char(sample_words >> 8), header[23] = char(sample_words & 0xFF);  // length, big-endian words
+      header[25] = 64;                                                               // volume
+      header[28] = header[22], header[29] = header[23];                              // loop the whole sample
+    } else {
+      header[29] = 1;  // loop length 1 word = no loop
+    }
+    mod += header;
+  }
+  mod += std::string{char(1), char(127)} + std::string(128, '\0') + "M.K.";  // song: pattern 0 once
+  std::string pattern(1024, '\0');
+  for (int row = 0; row < 64; row += 8) {
+    const int period = row / 8 % 2 ? 339 : 428;
+    const char note[4] = {char(period >> 8), char(period & 0xFF), char(1 << 4), 0};  // sample 1
+    pattern.replace(row * 16, 4, note, 4);
+  }
+  mod += pattern;
+  for (int k = 0; k < sample_words * 2; ++k) mod += char(k / 16 % 2 ? 100 : 0);
+  std::ofstream(path, std::ios::binary) << mod;
+}
+
 // The collection: 8 s excerpts of the joram clip in six formats, the clip itself, a
 // file without extension, a 1 s clip, a truncated mp3, broken/hidden files, and things
 // discovery must not trip over: a FIFO (opening it would block), a symlink loop, and a
@@ -78,6 +109,8 @@ void make_collection(const fs::path& root) {
   std::ofstream(root / "empty.mp3");
   std::ofstream(root / "text.mp3") << "not audio at all";
   std::ofstream(root / "notes.txt") << "ignored: not audio";
+  write_tracker_module(root / "album/tune.mod");
+  std::ofstream(root / "album/go.mod") << "module example.com/not/music\n";  // .mod, yet not audio: skipped
   fs::create_directory_symlink(root, root / "album/loop");  // a symlink loop: must not recurse forever
   std::ifstream clip(kClip, std::ios::binary);
   std::vector<char> head(40000);
@@ -104,11 +137,11 @@ TEST(AnalyzeCli, GeneratedCollectionCountsErrorsAndExitStatus) {
   const fs::path db = dir.path / "c.tagscape";
   const CommandResult run = run_command(analyze(db, dir.path / "music"));
   EXPECT_EQ(run.status, 1) << "failures must set the exit status\n" << run.out << run.err;
-  EXPECT_NE(run.out.find("analysed 9,"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("analysed 10,"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("failed 2"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find((dir.path / "music/empty.mp3").string() + ": empty file (0 bytes)"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find((dir.path / "music/text.mp3").string() + ": not an audio file"), std::string::npos) << run.out;
-  EXPECT_EQ(count_tracks(db, TrackStatus::ok), 9);
+  EXPECT_EQ(count_tracks(db, TrackStatus::ok), 10);
   EXPECT_EQ(count_tracks(db, TrackStatus::failed), 2);
 
   Store store = open_store(db.string(), OpenMode::read_only);
@@ -127,6 +160,8 @@ TEST(AnalyzeCli, GeneratedCollectionCountsErrorsAndExitStatus) {
       EXPECT_EQ(track.metadata.title, "solipsism (EXCERPT)") << "Vorbis comment copied by ffmpeg";
     }
     if (path.ends_with("no_extension")) EXPECT_EQ(track.segment_count, 2) << "found by content";
+    if (path.ends_with("tune.mod")) EXPECT_EQ(track.segment_count, 2) << "7.68 s tracker module";
+    EXPECT_FALSE(path.ends_with("go.mod")) << "a Go module file is not music";
     if (path.ends_with("/d.wav")) EXPECT_EQ(track.metadata.title, "d") << "no tags: the file name's stem";
     if (path.ends_with("/joram.mp3")) {
       EXPECT_EQ(track.segment_count, 9);
@@ -392,11 +427,14 @@ TEST(AnalyzeDiscovery, RealPathsFirstLoopsCutNonRegularAndHiddenSkipped) {
   std::ofstream(root / "a/readme.txt") << "not audio";
   std::ofstream(root / "a/data") << "no extension, not audio";
   fs::copy_file(root / "a/data", root / "a/known");
+  write_tracker_module(root / "b/tune");  // no extension: by content
+  std::ofstream(root / "b/go.mod") << "module example.com/x\n";
+  std::ofstream(root / "b/tutor.it") << "Benvenuto nel tutor di Vim\n";
   std::vector<std::string> warnings;
   const auto files = find_audio_files({root.string(), root.string() + "/b"}, warnings,
                                       [&](const std::string& path) { return path == (root / "a/known").string(); });
   EXPECT_EQ(files, (std::vector<std::string>{(root / "a/known").string(), (root / "a/outside/linked_in.mp3").string(),
-                                             (root / "b/real.mp3").string()}));
+                                             (root / "b/real.mp3").string(), (root / "b/tune").string()}));
   EXPECT_TRUE(warnings.empty());
   EXPECT_THROW(find_audio_files({(dir.path / "missing").string()}, warnings), Error);
   find_audio_files({(root / "a/readme.txt").string()}, warnings);
