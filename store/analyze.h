@@ -2,12 +2,13 @@
 //
 //   AnalyzeOptions options;
 //   options.roots = {"~/Music"};
-//   AnalyzeSummary summary = analyze_collection(options, print_progress, &stop_flag);
+//   AnalyzeSummary summary = analyze_collection(options, print_plan, print_progress, &stop_flag);
 //
 // What happens:
-//   1. Discovery: every regular, non-hidden file under the roots (symlinks followed,
-//      loops cut by (device, inode)), in sorted order, that is audio by extension or
-//      — for unknown extensions — by content (audio/probe.h).
+//   1. Discovery: every regular, non-hidden file under the roots (symlinks followed
+//      after the real tree, loops cut and each file taken once by (device, inode)), in
+//      sorted order, that is audio by extension or — for unknown or ambiguous extensions
+//      — by content (audio/probe.h). FIFOs, sockets and devices are never opened.
 //   2. Plan per file, against what the store holds (store/store.h lookup_track):
 //      unchanged (same size + mtime, or same size and content hash) and holding every
 //      wanted space -> skipped; unchanged but missing spaces -> only the missing models run
@@ -17,9 +18,13 @@
 //      Tracks under a root whose file is gone -> 'removed'. A file unchanged by hash
 //      but with a new mtime gets the new mtime stored (later runs need no hash).
 //   3. Analysis: one thread decodes + computes the mel + cuts patches for the next
-//      tracks (a queue of 2), the calling thread runs the models (`jobs` threads each,
-//      oneDNN) and commits each track in one transaction (crash-safe: a kill at any
-//      moment leaves each track either as before or complete).
+//      tracks (a queue of 2 files) and hashes them, the calling thread runs the models
+//      (`jobs` threads each, oneDNN) and commits each track in one transaction
+//      (crash-safe: a kill at any moment leaves each track either as before or
+//      complete). A stored analysis that the decoder now cuts into a different number
+//      of segments cannot be completed with new spaces: that file is analysed afresh.
+//      Memory: a queued file holds all its patches (86 MB per audio hour), so up to
+//      three files' worth at once.
 //
 // Spaces written (store/store.h Space):
 //   "<model>/taggrams"   kind taggrams, dims = tags (50), dim_names = tag names
@@ -27,7 +32,8 @@
 //                        model/flatten/Reshape (VGG, 256)
 //   "moods"              kind moods, 5 dims happy, sad, relaxed, aggressive, danceable:
 //                        each the positive-class probability of its two-class model
-// A track shorter than one segment (2.992 s) gets one segment by repeating its frames.
+// A track shorter than one segment (2.992 s) is stored as 'ok' with one segment made by
+// repeating its frames (Essentia's lastPatchMode=repeat), so short jingles still get tags.
 #pragma once
 
 #include <atomic>
