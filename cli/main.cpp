@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(tagscape::cli::add_export_command);
   add(tagscape::cli::add_import_command);
   add(tagscape::cli::add_demo_command);
+  add(tagscape::cli::add_project_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
