@@ -20,6 +20,7 @@ Command add_export_command(CLI::App& app);    // cli/export.cpp
 Command add_import_command(CLI::App& app);    // cli/import.cpp
 Command add_demo_command(CLI::App& app);      // cli/demo.cpp
 Command add_project_command(CLI::App& app);   // cli/project.cpp
+Command add_serve_command(CLI::App& app);     // cli/serve.cpp
 
 // Runs an analysis with the progress display and summary of `tagscape analyze`
 // (cli/analyze.cpp); returns its exit status.

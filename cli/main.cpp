@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add(tagscape::cli::add_import_command);
   add(tagscape::cli::add_demo_command);
   add(tagscape::cli::add_project_command);
+  add(tagscape::cli::add_serve_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,580 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "audio/decode.h"
+#include "common/error.h"
+#include "model/metadata.h"
+#include "projection/knn_index.h"
+#include "projection/original.h"
+#include "projection/pca.h"
+#include "projection/select.h"
+#include "server/audio_segments.h"
+#include "server/params.h"
+#include "server/points.h"
+#include "server/static_files.h"
+#include "store/store.h"
+
+namespace tagscape::server {
+
+// regl (regl-scatterplot's renderer) generates its draw commands with `new Function`, so
+// script-src needs 'unsafe-eval'; everything else is same-origin. No inline scripts.
+const char* const kContentSecurityPolicy =
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kTrackIndexMinRefresh = std::chrono::seconds(1);  // reload on a miss at most this often
+
+// The four taggers of the paper, listed whether analysed or not (server/API.md `models`).
+const char* const kPaperTaggers[] = {"msd-musicnn-1", "msd-vgg-1", "mtt-musicnn-1", "mtt-vgg-1"};
+
+// ---- per-thread store connections -------------------------------------------------
+
+struct StorePool {
+  std::string path;
+  std::mutex mutex;
+  std::vector<Store> idle;  // read-only connections not in use
+};
+
+// A connection borrowed from the pool for one request; returned on destruction.
+struct BorrowedStore {
+  StorePool& pool;
+  Store store;
+  explicit BorrowedStore(StorePool& pool) : pool(pool) {
+    {
+      std::lock_guard lock(pool.mutex);
+      if (!pool.idle.empty()) {
+        store = std::move(pool.idle.back());
+        pool.idle.pop_back();
+        return;
+      }
+    }
+    store = open_store(pool.path, OpenMode::read_only);
+  }
+  ~BorrowedStore() {
+    std::lock_guard lock(pool.mutex);
+    pool.idle.push_back(std::move(store));
+  }
+};
+
+// ---- track index: id -> track (with its path, which never leaves the server) ----------
+
+struct TrackIndex {
+  std::map<int64_t, Track> ok_tracks;  // status 'ok' only
+  Clock::time_point loaded_at;
+};
+
+struct TrackIndexCache {
+  std::mutex mutex;
+  std::shared_ptr<const TrackIndex> current;
+};
+
+std::shared_ptr<const TrackIndex> load_track_index(Store& store) {
+  auto index = std::make_shared<TrackIndex>();
+  for (Track& track : list_tracks(store))
+    if (track.status == TrackStatus::ok) index->ok_tracks.emplace(track.id, std::move(track));
+  index->loaded_at = Clock::now();
+  return index;
+}
+
+}  // namespace
+
+struct Server {
+  ServerOptions options;
+  std::string web_dir;
+  httplib::Server http;
+  StorePool stores;
+  TrackIndexCache tracks;
+  SegmentCache audio_cache;
+  // Projections run on all cores (OpenMP/BLAS inside); running several at once on a small
+  // machine makes every one slower (measured: 8 concurrent PCA requests, p99 1.6 s), so
+  // they take turns.
+  std::mutex compute_mutex;
+  std::mutex knn_mutex;  // guards knn_indexes; held while an index is built
+  struct KnnEntry {
+    std::string tracks_version;  // the analysed tracks it was built over (count + last id)
+    std::shared_ptr<const KnnIndex> index;
+  };
+  std::map<std::string, KnnEntry> knn_indexes;  // key: space|granularity|metric
+  std::thread listener;
+  std::promise<void> finished;          // set when listen_after_bind returns
+  std::shared_future<void> done = finished.get_future().share();
+  int port = 0;
+
+  explicit Server(const ServerOptions& options) : options(options), audio_cache(options.audio_cache_bytes) {}
+};
+
+namespace {
+
+// The index, reloaded when `force` or when `missing_id` is not in it (at most once a second).
+std::shared_ptr<const TrackIndex> track_index(Server& server, Store& store, bool force = false,
+                                              std::optional<int64_t> missing_id = std::nullopt) {
+  std::lock_guard lock(server.tracks.mutex);
+  auto& current = server.tracks.current;
+  const bool stale_miss = missing_id && current && !current->ok_tracks.count(*missing_id) &&
+                          Clock::now() - current->loaded_at > kTrackIndexMinRefresh;
+  if (!current || force || stale_miss) current = load_track_index(store);
+  return current;
+}
+
+Track find_track(Server& server, Store& store, int64_t id) {
+  auto index = track_index(server, store, false, id);
+  auto found = index->ok_tracks.find(id);
+  if (found == index->ok_tracks.end())
+    throw RequestError(404, "no analysed track with id " + std::to_string(id) + " (see /api/tracks)");
+  return found->second;
+}
+
+Space find_space_or_404(Store& store, const std::optional<std::string>& name) {
+  if (!name) throw RequestError(400, "space: required (a space name from /api/summary)");
+  if (auto space = find_space(store, *name)) return *space;
+  std::string names;
+  for (const Space& s : list_spaces(store)) names += (names.empty() ? "" : ", ") + s.name;
+  throw RequestError(404, "unknown space '" + name->substr(0, 100) + "' (available: " +
+                              (names.empty() ? "none; run `tagscape analyze MUSIC_DIR`" : names) + ")");
+}
+
+int64_t id_from_path(const std::string& name, const std::string& text) {
+  return parse_int(name, text, 0, INT32_MAX);
+}
+
+void send_json(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+json track_json(const Track& track) {
+  return {{"id", track.id},
+          {"title", track.metadata.title},
+          {"artist", track.metadata.artist},
+          {"album", track.metadata.album},
+          {"genre", track.metadata.genre},
+          {"year", track.metadata.year},
+          {"track_number", track.metadata.track_number},
+          {"duration_s", track.duration_s},
+          {"segments", track.segment_count},
+          {"file", base_name(track.file.path)}};
+}
+
+// ---- handlers ----------------------------------------------------------------------
+
+json summary_json(Server& server, Store& store) {
+  const CollectionSummary summary = summarize(store);
+  json spaces = json::array();
+  std::map<std::string, int64_t> tracks_by_space;
+  for (const SpaceSummary& s : summary.spaces) {
+    spaces.push_back({{"name", s.space.name}, {"kind", space_kind_name(s.space.kind)}, {"model", s.space.model},
+                      {"node", s.space.node}, {"dims", s.space.dims}, {"dim_names", s.space.dim_names},
+                      {"tracks", s.tracks}});
+    tracks_by_space[s.space.name] = s.tracks;
+  }
+  json models = json::array();
+  for (const char* id : kPaperTaggers) {
+    const std::string name = id;
+    const std::string dataset = name.substr(0, name.find('-'));
+    const std::string architecture = name.find("vgg") != std::string::npos ? "vgg" : "musicnn";
+    const std::string taggrams = name + "/taggrams", embeddings = name + "/embeddings";
+    json model_spaces = json::object();
+    if (tracks_by_space.count(taggrams)) model_spaces["taggrams"] = taggrams;
+    if (tracks_by_space.count(embeddings)) model_spaces["embeddings"] = embeddings;
+    models.push_back({{"id", name}, {"architecture", architecture}, {"dataset", dataset}, {"spaces", model_spaces},
+                      {"analysed", tracks_by_space[taggrams] > 0},
+                      {"command", "tagscape analyze --models " + name + " MUSIC_DIR"}});
+  }
+  return {{"version", 1},
+          {"collection",
+           {{"name", base_name(server.options.db_path)}, {"tracks", summary.tracks_ok}, {"failed", summary.tracks_failed},
+            {"segments", summary.segments}, {"duration_s", summary.total_duration_s}}},
+          {"spaces", spaces},
+          {"models", models},
+          {"moods",
+           {{"space", "moods"}, {"analysed", tracks_by_space["moods"] > 0},
+            {"command", "tagscape analyze --models moods MUSIC_DIR"}}}};
+}
+
+void handle_tracks(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"token"});
+  BorrowedStore store(server.stores);
+  auto index = track_index(server, store.store, true);
+  json tracks = json::array();
+  for (const auto& [id, track] : index->ok_tracks) tracks.push_back(track_json(track));
+  send_json(res, tracks);
+}
+
+void handle_track(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"token"});
+  const int64_t id = id_from_path("track id", req.matches[1]);
+  BorrowedStore store(server.stores);
+  const Track track = find_track(server, store.store, id);
+  json body = track_json(track);
+  json times = json::array();
+  for (const Segment& s : read_segments(store.store, id)) times.push_back({s.start_s, s.end_s});
+  body["segment_times"] = times;
+  send_json(res, body);
+}
+
+void handle_track_vectors(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"space", "token"});
+  const int64_t id = id_from_path("track id", req.matches[1]);
+  BorrowedStore store(server.stores);
+  find_track(server, store.store, id);
+  const Space space = find_space_or_404(store.store, param(req.params, "space"));
+  const std::vector<int64_t> space_ids = track_space_ids(store.store, id);
+  if (std::find(space_ids.begin(), space_ids.end(), space.id) == space_ids.end())
+    throw RequestError(404, "track " + std::to_string(id) + " has no vectors in space '" + space.name + "'");
+  const TrackVectors vectors = read_track_vectors(store.store, id, space.id);
+  json rows = json::array();
+  for (int s = 0; s < vectors.segments; ++s)
+    rows.push_back(std::vector<float>(vectors.values.begin() + int64_t(s) * vectors.dims,
+                                      vectors.values.begin() + int64_t(s + 1) * vectors.dims));
+  send_json(res, {{"dims", vectors.dims}, {"segments", vectors.segments}, {"values", rows}});
+}
+
+// x, y columns of a layout with out_dims columns, interleaved.
+std::vector<float> xy_columns(const Layout& layout, int x, int y) {
+  std::vector<float> xy(layout.n * 2);
+  for (int64_t i = 0; i < layout.n; ++i) {
+    xy[2 * i] = layout.coords[i * layout.out_dims + x];
+    xy[2 * i + 1] = layout.coords[i * layout.out_dims + y];
+  }
+  return xy;
+}
+
+void handle_points(Server& server, const httplib::Request& req, httplib::Response& res) {
+  BorrowedStore store(server.stores);
+  const Space space = find_space_or_404(store.store, param(req.params, "space"));
+  const PointsRequest request = parse_points_request(req.params, space);
+  if (request.method == Method::tsne || request.method == Method::umap)
+    throw RequestError(501, std::string("method=") + method_name(request.method) +
+                                ": not available in this build yet (use original, pca or std-pca)");
+  Selection selection{.space = space.name, .track_count = request.all_tracks ? -1 : request.tracks,
+                      .seed = request.seed, .granularity = request.granularity};
+  std::lock_guard compute(server.compute_mutex);
+  PointSet points;
+  try {
+    points = select_points(store.store, selection);
+  } catch (const Error& error) {
+    throw RequestError(404, error.what());  // the space has no analysed tracks
+  }
+  if (points.n > kMaxPoints)
+    throw RequestError(413, "the selection has " + std::to_string(points.n) + " points; at most " +
+                                std::to_string(kMaxPoints) + " per request (fewer tracks, or granularity=averages)");
+  json header = {{"kind", "final"}, {"iteration", 0}, {"of", 0}, {"method", method_name(request.method)}};
+  std::vector<float> xy;
+  try {
+    if (request.method == Method::original) {
+      const Layout layout = run_original(points, {.dim_x = request.x, .dim_y = request.y, .log_scale = request.log_scale});
+      xy = xy_columns(layout, 0, 1);
+    } else {
+      const int out_dims = std::max(request.x, request.y) + 1;
+      const Layout layout = run_pca(points, {.out_dims = out_dims, .standardize = request.method == Method::std_pca});
+      xy = xy_columns(layout, request.x, request.y);
+      header["explained_variance"] = layout.explained_variance;
+      header["explained_variance_ratio"] = layout.explained_variance_ratio;
+    }
+  } catch (const Error& error) {
+    throw RequestError(400, std::string("method=") + method_name(request.method) + ": " + error.what());
+  }
+  res.set_content(encode_points_frame(points, xy, std::move(header)), "application/octet-stream");
+}
+
+// The kNN index of a space: kept in memory; loaded from (or built and saved into) the
+// collection file by open_knn_index through a writable connection, or, if the file cannot
+// be written, built in memory. Rebuilt when the set of analysed tracks changes.
+std::shared_ptr<const KnnIndex> knn_index_for(Server& server, Store& store, const Space& space, Granularity granularity,
+                                              Metric metric) {
+  const auto tracks = track_index(server, store);
+  const std::string key = space.name + "|" + granularity_name(granularity) + "|" + metric_name(metric);
+  const std::string version = std::to_string(tracks->ok_tracks.size()) + "/" +
+                              std::to_string(tracks->ok_tracks.empty() ? 0 : tracks->ok_tracks.rbegin()->first);
+  std::lock_guard lock(server.knn_mutex);
+  if (auto found = server.knn_indexes.find(key); found != server.knn_indexes.end() && found->second.tracks_version == version)
+    return found->second.index;
+  std::lock_guard compute(server.compute_mutex);
+  std::shared_ptr<KnnIndex> index;
+  try {
+    Store writable = open_store(server.options.db_path, OpenMode::existing);
+    index = std::make_shared<KnnIndex>(open_knn_index(writable, space.name, granularity, {.metric = metric}));
+  } catch (const Error&) {
+    const PointSet points = select_points(store, {.space = space.name, .track_count = -1, .granularity = granularity});
+    index = std::make_shared<KnnIndex>(build_knn_index(points, {.metric = metric}));
+  }
+  server.knn_indexes[key] = {version, index};
+  return index;
+}
+
+void handle_knn(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"space", "track", "segment", "k", "metric", "token"});
+  BorrowedStore store(server.stores);
+  const Space space = find_space_or_404(store.store, param(req.params, "space"));
+  const auto track_text = param(req.params, "track");
+  if (!track_text) throw RequestError(400, "track: required (a track id from /api/tracks)");
+  const int64_t track_id = parse_int("track", *track_text, 0, INT32_MAX);
+  const int64_t segment = int_param(req.params, "segment", -1, -1, INT32_MAX);
+  const int64_t k = int_param(req.params, "k", 10, 1, 1000);
+  const Metric metric = choice_param(req.params, "metric", "cosine", {"cosine", "euclidean"}) == "cosine"
+                            ? Metric::cosine : Metric::euclidean;
+  const Track track = find_track(server, store.store, track_id);
+  if (segment >= track.segment_count)
+    throw RequestError(404, "track " + std::to_string(track_id) + " has " + std::to_string(track.segment_count) +
+                                " segments, not " + std::to_string(segment + 1));
+  const Granularity granularity = segment < 0 ? Granularity::averages : Granularity::segments;
+  const auto index = knn_index_for(server, store.store, space, granularity, metric);
+  const int64_t row = find_row(*index, track_id, static_cast<int32_t>(segment));
+  if (row < 0) throw RequestError(404, "track " + std::to_string(track_id) + " has no vectors in space '" + space.name + "'");
+  const int k_used = static_cast<int>(std::min<int64_t>(k, index->n - 1));
+  json neighbours = json::array();
+  if (k_used > 0)
+    for (const Neighbor& near : knn_of_row(*index, row, k_used))
+      neighbours.push_back({{"track", index->track_ids[near.row]}, {"segment", index->segment_index[near.row]},
+                            {"distance", near.distance}});
+  send_json(res, {{"neighbours", neighbours}});
+}
+
+void handle_segment_audio(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"token"});
+  const int64_t id = id_from_path("track id", req.matches[1]);
+  const int64_t segment = id_from_path("segment index", req.matches[2]);
+  const auto started = Clock::now();
+  std::string path, hash;
+  Segment times{};
+  {
+    BorrowedStore store(server.stores);
+    const Track track = find_track(server, store.store, id);
+    path = track.file.path;
+    hash = track.file.content_hash;
+    const std::vector<Segment> segments = read_segments(store.store, id);
+    if (segment >= static_cast<int64_t>(segments.size()))
+      throw RequestError(404, "track " + std::to_string(id) + " has " + std::to_string(segments.size()) +
+                                  " segments (0.." + std::to_string(int64_t(segments.size()) - 1) + "), not " +
+                                  std::to_string(segment));
+    times = segments[segment];
+  }
+  bool was_cached = false;
+  const SegmentKey key{id, static_cast<int>(segment), hash};
+  std::shared_ptr<const std::string> wav;
+  try {
+    wav = cached_segment_wav(server.audio_cache, key, path, times.start_s, times.end_s, &was_cached);
+  } catch (const Error& error) {
+    // The file moved or changed since analysis: say so without revealing its path.
+    std::string why = error.what();
+    if (why.rfind(path, 0) == 0) why = base_name(path) + why.substr(path.size());
+    throw RequestError(404, "track " + std::to_string(id) + ": audio unavailable (" + why + ")");
+  }
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  res.set_header("Cache-Control", "public, max-age=86400");
+  res.set_header("ETag", "\"" + hash + "-" + std::to_string(segment) + "\"");
+  res.set_header("Server-Timing", std::string(was_cached ? "hit" : "miss") + ";dur=" + std::to_string(ms));
+  res.set_content(*wav, "audio/wav");
+}
+
+void handle_track_audio(Server& server, const httplib::Request& req, httplib::Response& res) {
+  reject_unknown_params(req.params, {"token"});
+  const int64_t id = id_from_path("track id", req.matches[1]);
+  std::string path;
+  {
+    BorrowedStore store(server.stores);
+    const Track track = find_track(server, store.store, id);
+    if (track.duration_s > kMaxWholeTrackSeconds)
+      throw RequestError(413, "track " + std::to_string(id) + " lasts " + std::to_string(int(track.duration_s)) +
+                                  " s; whole-track audio is limited to " + std::to_string(int(kMaxWholeTrackSeconds)) +
+                                  " s (play its segments instead)");
+    path = track.file.path;
+  }
+  DecodedAudio audio;
+  try {
+    audio = decode_audio(path);
+  } catch (const Error& error) {
+    throw RequestError(404, "track " + std::to_string(id) + ": audio unavailable (" + base_name(path) + " cannot be decoded)");
+  }
+  res.set_header("Cache-Control", "public, max-age=86400");
+  res.set_content(encode_wav_pcm16(audio.samples, kAnalysisSampleRateHz), "audio/wav");
+}
+
+void handle_static(Server& server, const httplib::Request& req, httplib::Response& res) {
+  if (server.web_dir.empty() && (req.path == "/" || req.path == "/index.html")) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(kFallbackPage, "text/html; charset=utf-8");
+    return;
+  }
+  const auto file = read_static_file(server.web_dir, req.path);
+  if (!file) {
+    res.status = 404;
+    res.set_content("not found\n", "text/plain; charset=utf-8");
+    return;
+  }
+  res.set_header("Cache-Control", file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  res.set_content(file->content, file->content_type);
+}
+
+// Wraps a handler: RequestError -> its status + {"error"}; tagscape::Error -> 500.
+template <typename Fn>
+httplib::Server::Handler api(Server& server, Fn fn) {
+  return [&server, fn](const httplib::Request& req, httplib::Response& res) {
+    try {
+      fn(server, req, res);
+    } catch (const RequestError& error) {
+      send_json(res, {{"error", error.what()}}, error.status);
+    } catch (const Error& error) {
+      send_json(res, {{"error", error.what()}}, 500);
+    }
+  };
+}
+
+void register_routes(Server& server) {
+  httplib::Server& http = server.http;
+  http.Get("/api/summary", api(server, [](Server& s, const httplib::Request& req, httplib::Response& res) {
+             reject_unknown_params(req.params, {"token"});
+             BorrowedStore store(s.stores);
+             send_json(res, summary_json(s, store.store));
+           }));
+  http.Get("/api/tracks", api(server, handle_tracks));
+  http.Get(R"(/api/tracks/([^/]+))", api(server, handle_track));
+  http.Get(R"(/api/tracks/([^/]+)/vectors)", api(server, handle_track_vectors));
+  http.Get("/api/points", api(server, handle_points));
+  http.Get("/api/knn", api(server, handle_knn));
+  http.Get(R"(/api/audio/([^/]+)/([^/]+))", api(server, handle_segment_audio));
+  http.Get(R"(/api/audio/([^/]+))", api(server, handle_track_audio));
+  http.Get(R"(/api(/.*)?)", api(server, [](Server&, const httplib::Request& req, httplib::Response&) {
+             throw RequestError(404, "no such endpoint: " + req.path.substr(0, 100) + " (see server/API.md)");
+           }));
+  http.Get(R"(/.*)", [&server](const httplib::Request& req, httplib::Response& res) { handle_static(server, req, res); });
+}
+
+void configure(Server& server) {
+  httplib::Server& http = server.http;
+  const int threads = server.options.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(kMaxRequestBodyBytes);
+  http.set_keep_alive_max_count(1000);  // the UI prefetches many segments over few connections
+  http.set_default_headers({{"Content-Security-Policy", kContentSecurityPolicy},
+                            {"X-Content-Type-Options", "nosniff"},
+                            {"X-Frame-Options", "DENY"},
+                            {"Referrer-Policy", "no-referrer"}});
+  const std::string token = server.options.token;
+  http.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/api", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    std::optional<std::string> query_token;
+    if (req.has_param("token")) query_token = req.get_param_value("token");
+    if (request_authorized(token, req.get_header_value("Authorization"), query_token))
+      return httplib::Server::HandlerResponse::Unhandled;
+    send_json(res, {{"error", "missing or wrong token: send `Authorization: Bearer TOKEN` or ?token=TOKEN"}}, 401);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // httplib's own errors (400 bad request line, 404 without a route, 405, 413 body too
+  // large) get a JSON body too; responses that already have one keep it.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const char* what = res.status == 404 ? "not found" : res.status == 413 ? "request too large" : "bad request";
+    send_json(res, {{"error", what}}, res.status);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+    std::string what = "internal error";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_json(res, {{"error", what}}, 500);
+  });
+  register_routes(server);
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr address{};
+  return inet_pton(AF_INET, host.c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
+}
+
+std::optional<std::string> check_server_options(const ServerOptions& options) {
+  if (options.port < 0 || options.port > 65535) return "--port: expected 0..65535, got " + std::to_string(options.port);
+  if (options.threads < 1) return "threads: expected at least 1";
+  if (!is_loopback_host(options.host) && options.token.empty())
+    return "--host " + options.host + " is reachable from other machines: give --token T (clients then send `Authorization: Bearer T`)";
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(options.db_path, error))
+    return options.db_path + ": no such collection file (create one with `tagscape analyze MUSIC_DIR`)";
+  return std::nullopt;
+}
+
+bool request_authorized(const std::string& token, const std::string& authorization_header,
+                        const std::optional<std::string>& query_token) {
+  if (token.empty()) return true;
+  // Constant time in the candidate's content: no early exit on the first differing byte.
+  auto equal = [&token](const std::string& candidate) {
+    unsigned diff = candidate.size() != token.size();
+    for (size_t i = 0; i < candidate.size(); ++i) diff |= unsigned(candidate[i] ^ token[i % token.size()]);
+    return diff == 0;
+  };
+  const std::string prefix = "Bearer ";
+  const bool header_ok = authorization_header.rfind(prefix, 0) == 0 && equal(authorization_header.substr(prefix.size()));
+  return header_ok || (query_token && equal(*query_token));
+}
+
+void ServerDeleter::operator()(Server* server) const {
+  if (server->listener.joinable()) {
+    stop_server(*server);
+    server->listener.join();
+  }
+  delete server;
+}
+
+ServerHandle start_server(const ServerOptions& options) {
+  signal(SIGPIPE, SIG_IGN);  // a closed client socket is an error return from send(), not a kill
+  ServerHandle server(new Server(options));
+  server->stores.path = options.db_path;
+  server->web_dir = options.web_dir.empty() && options.search_web_dir ? find_web_dir() : options.web_dir;
+  {
+    BorrowedStore probe(server->stores);  // fails early (Error naming the file) on a bad collection
+    track_index(*server, probe.store, true);
+  }
+  configure(*server);
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  if (options.port == 0) server->port = server->http.bind_to_any_port(options.host);
+  else server->port = server->http.bind_to_port(options.host, options.port) ? options.port : -1;
+  if (server->port <= 0) throw Error(where + ": cannot listen (address in use, or not an address of this machine)");
+  Server* raw = server.get();
+  server->listener = std::thread([raw] {
+    raw->http.listen_after_bind();
+    raw->finished.set_value();
+  });
+  // stop() only acts on a running server: wait until listening so an early stop works.
+  while (!server->http.is_running() && server->done.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready) {
+  }
+  return server;
+}
+
+int server_port(const Server& server) { return server.port; }
+const std::string& server_web_dir(const Server& server) { return server.web_dir; }
+
+void wait_server(Server& server) { server.done.wait(); }
+
+void stop_server(Server& server) {
+  server.http.stop();  // idempotent; returns at once, the listener thread then ends
+  server.done.wait();
+}
+
+}  // namespace tagscape::server
