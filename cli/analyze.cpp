@@ -30,7 +30,8 @@ std::string check_model_selection(const std::string& value) {
     expand_model_selection(value);
     return "";
   } catch (const Error& error) {
-    return error.what();
+    const std::string message = error.what();  // CLI11 names the option itself
+    return message.starts_with("--models: ") ? message.substr(10) : message;
   }
 }
 
