@@ -1,5 +1,6 @@
 // `tagscape project`: a 2-D/3-D layout of a space of the collection, with its timing and
 // how faithful it is (trustworthiness and continuity at k on a sample).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
