@@ -453,6 +453,11 @@ TEST(ServerAudio, WholeTrackIsItsDecodedLength) {
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_NEAR(le32(res->body, 40) / 2.0, kTracks[2].duration_s * 16000, 1);
+  // <audio> seeks with Range requests.
+  auto part = c.Get(("/api/audio/" + std::to_string(fixture().track_ids[2])).c_str(), {{"Range", "bytes=44-143"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, res->body.substr(44, 100));
 }
 
 // ---- concurrency and auth -------------------------------------------------------------
