@@ -19,6 +19,7 @@
 #include "common/npy.h"
 #include "store/analyze.h"
 #include "store/store.h"
+#include "tests/run_command.h"
 
 using namespace tagscape;
 namespace fs = std::filesystem;
@@ -27,21 +28,8 @@ namespace {
 
 const std::string kClip = TAGSCAPE_SHARED_DIR "/audio/joram-moments_of_clarity-08-solipsism-59-88.mp3";
 
-struct CommandResult {
-  int status;
-  std::string out, err;
-};
-
-CommandResult run_command(const std::string& command) {
-  const fs::path err_file = fs::temp_directory_path() / ("tagscape_analyze_err_" + std::to_string(getpid()));
-  FILE* pipe = popen((command + " 2>" + err_file.string()).c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  std::ifstream err_in(err_file);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, std::string((std::istreambuf_iterator<char>(err_in)), {})};
-}
+using tagscape::testing::CommandResult;
+using tagscape::testing::run_command;
 
 void ffmpeg(const std::string& args) {
   ASSERT_EQ(run_command("ffmpeg -nostdin -hide_banner -loglevel error -y " + args).status, 0) << args;

@@ -13,6 +13,7 @@
 
 #include "common/npy.h"
 #include "model/metadata.h"
+#include "tests/run_command.h"
 
 using namespace tagscape;
 namespace fs = std::filesystem;
@@ -22,24 +23,10 @@ namespace {
 const std::string kClip = TAGSCAPE_SHARED_DIR "/audio/joram-moments_of_clarity-08-solipsism-59-88.mp3";
 const std::string kReference = TAGSCAPE_SHARED_DIR "/reference/joram/";
 
-struct CommandResult {
-  int status;
-  std::string out, err;
-};
+using tagscape::testing::CommandResult;
 
-// Runs the binary with `args` (shell-quoted by the caller), capturing stdout and stderr.
 CommandResult run_tagscape(const std::string& args) {
-  // One file per process: ctest runs test cases in parallel processes.
-  const fs::path err_file = fs::temp_directory_path() / ("tagscape_cli_stderr_" + std::to_string(getpid()) + ".txt");
-  const std::string command = std::string(TAGSCAPE_BINARY) + " " + args + " 2>" + err_file.string();
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  std::ifstream err_in(err_file);
-  std::string err((std::istreambuf_iterator<char>(err_in)), {});
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+  return tagscape::testing::run_command(std::string(TAGSCAPE_BINARY) + " " + args);
 }
 
 // The reference's top tags (mean over segments), named with the model's metadata.

@@ -23,29 +23,15 @@
 #include "common/error.h"
 #include "common/npy.h"
 #include "store/store.h"
+#include "tests/run_command.h"
 
 using namespace tagscape;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string out, err;
-};
-
-CommandResult run_command(const std::string& command) {
-  const fs::path err_file = fs::temp_directory_path() / ("tagscape_io_err_" + std::to_string(getpid()));
-  FILE* pipe = popen((command + " 2>" + err_file.string()).c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  std::ifstream err_in(err_file);
-  std::string err((std::istreambuf_iterator<char>(err_in)), {});
-  fs::remove(err_file);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
-}
+using tagscape::testing::CommandResult;
+using tagscape::testing::run_command;
 
 std::string shell_quote(const fs::path& path) { return "'" + path.string() + "'"; }
 
