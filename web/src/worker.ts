@@ -1,0 +1,191 @@
+// worker.ts — the heavy work, off the main thread: streams /api/points and cuts its frames,
+// normalises coordinates, builds the spatial index, groups points by track (hover highlight,
+// trajectories) and maps colour values to palette indices. Results go back as transferables.
+// ref: embedding-atlas worker/index.ts, regl-scatterplot's kdbush worker.
+import KDBush from 'kdbush';
+import { ApiError, stream_points, type Frame } from './api';
+import { TRACK_PALETTE, VALUE_BINS } from './colour';
+import type { ColourRequest, FromWorker, PointsMessage, ToWorker } from './protocol';
+
+const NDC_EXTENT = 0.95; // points fill [-0.95, 0.95]: a margin so edge dots are not cut
+
+interface Dataset {     // the last final frame, kept for colouring
+  id: number;
+  track: Int32Array;
+  segment: Int32Array;
+  group: Int32Array;
+  groups: number;
+}
+
+let dataset: Dataset | null = null;
+let points_abort: AbortController | null = null;
+let colour_abort: AbortController | null = null;
+
+function post(message: FromWorker, transfer: Transferable[] = []) {
+  (self as unknown as Worker).postMessage(message, transfer);
+}
+
+// Maps data xy to [-NDC_EXTENT, NDC_EXTENT]; with equal_aspect both axes share one scale
+// (distances in PCA/t-SNE/UMAP layouts mean the same along x and y).
+function normalise(xy: Float32Array, equal_aspect: boolean) {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < xy.length; i += 2) {
+    const x = xy[i], y = xy[i + 1];
+    if (x < x0) x0 = x; if (x > x1) x1 = x;
+    if (y < y0) y0 = y; if (y > y1) y1 = y;
+  }
+  if (!(x1 >= x0)) { x0 = -1; x1 = 1; }
+  if (!(y1 >= y0)) { y0 = -1; y1 = 1; }
+  let sx = (x1 - x0) / 2 || 1, sy = (y1 - y0) / 2 || 1;
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  if (equal_aspect) sx = sy = Math.max(sx, sy);
+  const out = new Float32Array(xy.length);
+  for (let i = 0; i < xy.length; i += 2) {
+    out[i] = ((xy[i] - cx) / sx) * NDC_EXTENT;
+    out[i + 1] = ((xy[i + 1] - cy) / sy) * NDC_EXTENT;
+  }
+  const bounds: [number, number, number, number] = [cx - sx / NDC_EXTENT, cx + sx / NDC_EXTENT, cy - sy / NDC_EXTENT, cy + sy / NDC_EXTENT];
+  return { out, bounds };
+}
+
+function spatial_index(xy: Float32Array): ArrayBuffer {
+  const n = xy.length / 2;
+  const index = new KDBush(n, 16); // nodeSize as regl-scatterplot's own index
+  for (let i = 0; i < n; i++) index.add(xy[2 * i], xy[2 * i + 1]);
+  index.finish();
+  return index.data as ArrayBuffer;
+}
+
+// Groups points by track: ordinal per point, distinct ids, and point indices sorted by
+// (track, segment) — a counting sort, O(n).
+function group_by_track(track: Int32Array, segment: Int32Array) {
+  const n = track.length;
+  const ids = Array.from(new Set(track)).sort((a, b) => a - b);
+  const ordinal = new Map<number, number>();
+  ids.forEach((id, k) => ordinal.set(id, k));
+  const group = new Int32Array(n);
+  const offsets = new Int32Array(ids.length + 1);
+  for (let i = 0; i < n; i++) {
+    const g = ordinal.get(track[i])!;
+    group[i] = g;
+    offsets[g + 1]++;
+  }
+  for (let g = 0; g < ids.length; g++) offsets[g + 1] += offsets[g];
+  const fill = offsets.slice(0, ids.length);
+  const by_group = new Int32Array(n);
+  for (let i = 0; i < n; i++) by_group[fill[group[i]]++] = i;
+  for (let g = 0; g < ids.length; g++) {  // segments in time order within each run
+    const run = by_group.subarray(offsets[g], offsets[g + 1]);
+    let sorted = true;
+    for (let k = 1; k < run.length; k++) if (segment[run[k]] < segment[run[k - 1]]) { sorted = false; break; }
+    if (!sorted) run.sort((a, b) => segment[a] - segment[b]);
+  }
+  return { group, groups: ids.length, group_tracks: Int32Array.from(ids), group_offsets: offsets, by_group };
+}
+
+function on_points_frame(id: number, frame: Frame, equal_aspect: boolean) {
+  const xy = frame.arrays.xy as Float32Array;
+  const { out, bounds } = normalise(xy, equal_aspect);
+  const index = spatial_index(out);
+  const message: PointsMessage = {
+    type: 'points', id, header: frame.header, xy: out, track: null, segment: null, size: null,
+    group: null, group_tracks: null, group_offsets: null, by_group: null, spatial_index: index, bounds,
+  };
+  const transfer: Transferable[] = [out.buffer, index];
+  if (frame.header.kind === 'final') {
+    const track = frame.arrays.track as Int32Array;
+    const segment = frame.arrays.segment as Int32Array;
+    const grouped = group_by_track(track, segment);
+    dataset = { id, track, segment, group: grouped.group, groups: grouped.groups };
+    message.track = track.slice();
+    message.segment = segment.slice();
+    message.group = grouped.group.slice();
+    message.group_tracks = grouped.group_tracks;
+    message.group_offsets = grouped.group_offsets;
+    message.by_group = grouped.by_group;
+    const size = frame.arrays.size as Float32Array | undefined;
+    if (size) {
+      let max = 0;
+      for (let i = 0; i < size.length; i++) if (size[i] > max) max = size[i];
+      message.size = new Float32Array(size.length);
+      for (let i = 0; i < size.length; i++) message.size[i] = max > 0 ? size[i] / max : 0;
+      transfer.push(message.size.buffer);
+    }
+    transfer.push(message.track.buffer, message.segment.buffer, message.group.buffer,
+      grouped.group_tracks.buffer, grouped.group_offsets.buffer, grouped.by_group.buffer);
+  }
+  post(message, transfer);
+}
+
+async function load_points(msg: Extract<ToWorker, { type: 'points' }>) {
+  points_abort?.abort();
+  colour_abort?.abort();
+  const abort = new AbortController();
+  points_abort = abort;
+  try {
+    await stream_points(msg.query, msg.token, abort.signal, (frame) => {
+      if (!abort.signal.aborted) on_points_frame(msg.id, frame, msg.equal_aspect);
+    });
+  } catch (e) {
+    if (abort.signal.aborted) return; // superseded: the newer request reports
+    post({ type: 'error', id: msg.id, request: 'points', message: (e as Error).message, status: e instanceof ApiError ? e.status : 0 });
+  }
+}
+
+async function colour_points(msg: Extract<ToWorker, { type: 'colour' }>) {
+  colour_abort?.abort();
+  const data = dataset;
+  if (!data) return;
+  const request: ColourRequest = msg.colour;
+  const n = data.track.length;
+  const category = new Float32Array(n);
+  if (request.by === 'track') {
+    for (let i = 0; i < n; i++) category[i] = data.group[i] % TRACK_PALETTE.length;
+    post({ type: 'colours', id: msg.id, category, legend: { kind: 'track', tracks: data.groups } }, [category.buffer]);
+    return;
+  }
+  const abort = new AbortController();
+  colour_abort = abort;
+  let values: Float32Array | null = null;
+  try {
+    await stream_points(request.query, msg.token, abort.signal, (frame) => {
+      if (frame.header.kind !== 'final') return;
+      const xy = frame.arrays.xy as Float32Array;
+      const track = frame.arrays.track as Int32Array;
+      const segment = frame.arrays.segment as Int32Array;
+      values = new Float32Array(n).fill(NaN);
+      const same = track.length === n && track.every((t, i) => t === data.track[i] && segment[i] === data.segment[i]);
+      if (same) {
+        for (let i = 0; i < n; i++) values[i] = xy[2 * i];
+      } else { // another space may hold other tracks: align by (track, segment)
+        const at = new Map<number, number>();
+        for (let i = 0; i < track.length; i++) at.set(track[i] * 1e6 + segment[i], xy[2 * i]);
+        for (let i = 0; i < n; i++) values[i] = at.get(data.track[i] * 1e6 + data.segment[i]) ?? NaN;
+      }
+    });
+  } catch (e) {
+    if (abort.signal.aborted) return;
+    post({ type: 'error', id: msg.id, request: 'colour', message: (e as Error).message, status: e instanceof ApiError ? e.status : 0 });
+    return;
+  }
+  if (abort.signal.aborted || dataset !== data || !values) return;
+  const v = values as Float32Array;
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (v[i] < min) min = v[i];
+    if (v[i] > max) max = v[i];
+  }
+  if (min > max) { min = 0; max = 1; } // no values (every point NaN)
+  const span = max > min ? max - min : 1;
+  for (let i = 0; i < n; i++) {
+    category[i] = Number.isNaN(v[i]) ? 0 : Math.min(VALUE_BINS - 1, Math.floor(((v[i] - min) / span) * VALUE_BINS));
+  }
+  post({ type: 'colours', id: msg.id, category, legend: { kind: 'value', label: request.label, min, max } }, [category.buffer]);
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  if (msg.type === 'points') void load_points(msg);
+  else if (msg.type === 'colour') void colour_points(msg);
+  else { points_abort?.abort(); colour_abort?.abort(); }
+};
