@@ -27,12 +27,13 @@ export const VALUE_PALETTE: readonly string[] = Array.from({ length: VALUE_BINS 
   return hex(a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f);
 });
 
-// Trajectory lines: dark at a track's first segment, bright at its last, so the direction
-// of time is visible along every line (regl-scatterplot pointConnectionColorBy 'segment').
+// Trajectory lines: each track's line is cut into up to TRAJECTORY_STOPS pieces, dark at its
+// first segment and bright at its last (plus an arrowhead), so the direction of time shows.
 // RGBA in [0, 1] (regl-scatterplot parses hex only without alpha).
-export const TRAJECTORY_GRADIENT: readonly number[][] = Array.from({ length: 8 }, (_, k) => {
-  const t = k / 7;
-  return [(70 + 185 * t) / 255, (80 + 150 * t) / 255, (140 + 60 * t) / 255, 0.75];
+export const TRAJECTORY_STOPS = 4;
+export const TRAJECTORY_GRADIENT: readonly number[][] = Array.from({ length: TRAJECTORY_STOPS }, (_, k) => {
+  const t = k / (TRAJECTORY_STOPS - 1);
+  return [(60 + 195 * t) / 255, (70 + 160 * t) / 255, (120 + 90 * t) / 255, 0.35 + 0.5 * t];
 });
 
 export const BACKGROUND = '#14161a';

@@ -50,7 +50,8 @@ const scatter = create_scatter($<HTMLCanvasElement>('canvas'), {
   pointout: on_pointout,
   select: on_select,
   view(camera) {
-    state.camera = camera;
+    const home = Math.abs(camera[0]) < 1e-9 && Math.abs(camera[1]) < 1e-9 && Math.abs(camera[2] - 1) < 1e-9;
+    state.camera = home ? null : camera; // the fitted view needs no camera in the URL
     save_url();
   },
 });
@@ -254,7 +255,7 @@ function save_url() {
 // --- drawing ---------------------------------------------------------------------------
 
 function scatter_points(p: PointsMessage): ScatterPoints {
-  return { xy: p.xy, category, size: p.size, group: p.group, segment: p.segment, spatial_index: p.spatial_index };
+  return { xy: p.xy, category, size: p.size, group: p.group, segment: p.segment, lines: p.lines, spatial_index: p.spatial_index };
 }
 
 function draw_current(transition: boolean) {
@@ -279,7 +280,7 @@ function on_points(msg: PointsMessage) {
   if (msg.id !== points_id) return; // a superseded request
   if (msg.header.kind === 'progress') {
     set_status(`${msg.header.method}: iteration ${msg.header.iteration} of ${msg.header.of}…`, true);
-    void scatter.draw({ xy: msg.xy, category: null, size: null, group: null, segment: null, spatial_index: msg.spatial_index },
+    void scatter.draw({ xy: msg.xy, category: null, size: null, group: null, segment: null, lines: null, spatial_index: msg.spatial_index },
       { mode: 'segments', palette: PROGRESS_PALETTE }, true);
     return;
   }
@@ -400,7 +401,7 @@ async function on_pointover(index: number) {
   const track_id = current.track[index], segment = current.segment![index];
   highlight_track(current.group![index]);
   if (state.audio === 'hover') void player.play_segment(track_id, audible_segment(track_id, segment)).catch(() => {});
-  prefetch_near(index);
+  if (state.audio !== 'off') prefetch_near(index);
   const tip = $('tooltip');
   const base = { track: tracks.get(track_id), track_id, segment, time: null, top_tags: null };
   show_tooltip(tip, pointer[0], pointer[1], base);

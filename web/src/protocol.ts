@@ -26,8 +26,16 @@ export interface PointsMessage {
   group_tracks: Int32Array | null;  // distinct track ids, ascending
   group_offsets: Int32Array | null; // [groups + 1] start of each track's run in `by_group`
   by_group: Int32Array | null;      // point indices grouped by track, segments in time order
+  lines: Trajectories | null; // segments granularity, final only
   spatial_index: ArrayBuffer; // KDBush v4 over xy, for regl-scatterplot's draw({spatialIndex})
   bounds: [number, number, number, number]; // data-space x0, x1, y0, y1 that map to the square
+}
+
+// Polylines through each track's segments in time order (consecutive repeats dropped).
+export interface Trajectories {
+  vertices: Float32Array;     // [2v] x, y in the same normalised coords as the points
+  offsets: Int32Array;        // [lines + 1] first vertex of each polyline
+  colour: Uint8Array;         // [lines] index into TRAJECTORY_GRADIENT
 }
 
 export interface ColourMessage {

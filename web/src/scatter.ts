@@ -4,6 +4,7 @@
 // ref: regl-scatterplot src/renderer.js (renderer apart from UI), STYLE.md "The web app".
 import createScatterplot from 'regl-scatterplot';
 import { BACKGROUND, TRAJECTORY_GRADIENT } from './colour';
+import type { Trajectories } from './protocol';
 import type { ViewMode } from './state';
 
 export interface ScatterPoints {
@@ -12,6 +13,7 @@ export interface ScatterPoints {
   size: Float32Array | null;     // [n] in [0, 1]: diameter for averages (∝ std)
   group: Int32Array | null;      // [n] line id (the track's ordinal) for trajectories
   segment: Int32Array | null;    // [n] order along the line (segment index)
+  lines: Trajectories | null;    // polylines for the trajectories view
   spatial_index: ArrayBuffer;    // KDBush over xy (built in the worker)
 }
 
@@ -53,12 +55,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     lassoInitiator: false,
     deselectOnEscape: true,
     deselectOnDblClick: true,
-    pointConnectionColor: TRAJECTORY_GRADIENT as number[][],
-    pointConnectionColorBy: 'segment',
-    pointConnectionOpacity: 0.6,
-    pointConnectionSize: 1.5,
-    pointConnectionSizeActive: 3,
-    pointConnectionColorActive: '#ffffff',
+    annotationLineWidth: 1.5,
   } as never);
 
   let count = 0;
@@ -78,16 +75,27 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   }
 
   // regl-scatterplot takes rows; one flat pass builds them (the library would do the same).
-  function rows(points: ScatterPoints, mode: ViewMode): number[][] {
+  function rows(points: ScatterPoints): number[][] {
     const n = points.xy.length / 2;
-    const { xy, category, size, group, segment } = points;
+    const { xy, category, size } = points;
     const out = new Array<number[]>(n);
-    if (mode === 'trajectories' && group && segment) {
-      for (let i = 0; i < n; i++) out[i] = [xy[2 * i], xy[2 * i + 1], category ? category[i] : 0, 0, group[i], segment[i]];
-    } else {
-      for (let i = 0; i < n; i++) out[i] = [xy[2 * i], xy[2 * i + 1], category ? category[i] : 0, size ? size[i] : 0];
-    }
+    for (let i = 0; i < n; i++) out[i] = [xy[2 * i], xy[2 * i + 1], category ? category[i] : 0, size ? size[i] : 0];
     return out;
+  }
+
+  // Trajectories as line annotations (one colour per piece: regl-line draws them in one call).
+  // Not regl-scatterplot's point connections: its splines overshoot wildly through repeated
+  // points (a steady drone's segments all sit on one spot).
+  function draw_lines(lines: Trajectories | null): Promise<void> {
+    if (!lines || lines.offsets.length < 2) return plot.clearAnnotations() ?? Promise.resolve();
+    const { vertices, offsets, colour } = lines;
+    const annotations = new Array(offsets.length - 1);
+    for (let l = 0; l < offsets.length - 1; l++) {
+      const v: number[][] = [];
+      for (let k = offsets[l]; k < offsets[l + 1]; k++) v.push([vertices[2 * k], vertices[2 * k + 1]]);
+      annotations[l] = { vertices: v, lineColor: TRAJECTORY_GRADIENT[colour[l]] };
+    }
+    return plot.drawAnnotations(annotations);
   }
 
   function apply_style(style: ScatterStyle, points: ScatterPoints) {
@@ -100,7 +108,6 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
         ? Array.from({ length: SIZE_BINS }, (_, k) => AVERAGE_MIN_PX + ((AVERAGE_MAX_PX - AVERAGE_MIN_PX) * k) / (SIZE_BINS - 1))
         : dot_size_px(points.xy.length / 2),
       opacity: averages ? 0.55 : 0.9,
-      showPointConnections: style.mode === 'trajectories',
       pointScaleMode: averages ? 'linear' : 'asinh',
     } as never);
   }
@@ -114,14 +121,14 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       apply_style(job.style, job.points);
       const n = job.points.xy.length / 2;
       const transition = job.transition && n === count && n > 0;
-      await plot.draw(rows(job.points, job.style.mode), {
+      await draw_lines(job.style.mode === 'trajectories' ? job.points.lines : null);
+      await plot.draw(rows(job.points), {
         transition,
         transitionDuration: 250,
         spatialIndex: job.points.spatial_index,
         zDataType: 'categorical',
         wDataType: 'continuous',
         preventFilterReset: true,
-        showPointConnectionsOnce: job.style.mode === 'trajectories',
       } as never);
       count = n;
       if (highlighted) plot.select(highlighted, { preventEvent: true });

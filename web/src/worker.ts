@@ -4,9 +4,11 @@
 // ref: embedding-atlas worker/index.ts, regl-scatterplot's kdbush worker.
 import KDBush from 'kdbush';
 import { ApiError, stream_points, type Frame } from './api';
-import { TRACK_PALETTE, VALUE_BINS } from './colour';
-import type { ColourRequest, FromWorker, PointsMessage, ToWorker } from './protocol';
+import { TRACK_PALETTE, TRAJECTORY_STOPS, VALUE_BINS } from './colour';
+import type { ColourRequest, FromWorker, PointsMessage, ToWorker, Trajectories } from './protocol';
 
+const ARROW_LENGTH = 0.025;  // arrowhead at each line's end, normalised units
+const ARROW_ANGLE = 0.45;    // radians either side of the line
 const NDC_EXTENT = 0.95; // points fill [-0.95, 0.95]: a margin so edge dots are not cut
 
 interface Dataset {     // the last final frame, kept for colouring
@@ -83,13 +85,51 @@ function group_by_track(track: Int32Array, segment: Int32Array) {
   return { group, groups: ids.length, group_tracks: Int32Array.from(ids), group_offsets: offsets, by_group };
 }
 
+// Polylines for the trajectories view: per track its segments in time order, cut into up to
+// TRAJECTORY_STOPS pieces coloured dark -> bright, and an arrowhead at the last segment.
+function build_trajectories(xy: Float32Array, by_group: Int32Array, offsets: Int32Array): Trajectories {
+  const groups = offsets.length - 1;
+  const vertices: number[] = [];
+  const line_offsets: number[] = [0];
+  const colour: number[] = [];
+  const track_xy: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    track_xy.length = 0;
+    for (let k = offsets[g]; k < offsets[g + 1]; k++) {
+      const i = by_group[k];
+      const x = xy[2 * i], y = xy[2 * i + 1];
+      const m = track_xy.length;
+      if (m && Math.abs(track_xy[m - 2] - x) + Math.abs(track_xy[m - 1] - y) < 1e-6) continue;
+      track_xy.push(x, y);
+    }
+    const steps = track_xy.length / 2 - 1;
+    if (steps < 1) continue; // one place: nothing to draw
+    const pieces = Math.min(TRAJECTORY_STOPS, steps);
+    for (let c = 0; c < pieces; c++) {
+      const from = Math.floor((c * steps) / pieces), to = Math.floor(((c + 1) * steps) / pieces);
+      for (let v = from; v <= to; v++) vertices.push(track_xy[2 * v], track_xy[2 * v + 1]);
+      line_offsets.push(vertices.length / 2);
+      colour.push(pieces === 1 ? TRAJECTORY_STOPS - 1 : Math.round((c * (TRAJECTORY_STOPS - 1)) / (pieces - 1)));
+    }
+    const n = track_xy.length;
+    const ex = track_xy[n - 2], ey = track_xy[n - 1];
+    const dx = ex - track_xy[n - 4], dy = ey - track_xy[n - 3];
+    const angle = Math.atan2(dy, dx);
+    vertices.push(ex - ARROW_LENGTH * Math.cos(angle - ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle - ARROW_ANGLE), ex, ey,
+      ex - ARROW_LENGTH * Math.cos(angle + ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle + ARROW_ANGLE));
+    line_offsets.push(vertices.length / 2);
+    colour.push(TRAJECTORY_STOPS - 1);
+  }
+  return { vertices: Float32Array.from(vertices), offsets: Int32Array.from(line_offsets), colour: Uint8Array.from(colour) };
+}
+
 function on_points_frame(id: number, frame: Frame, equal_aspect: boolean) {
   const xy = frame.arrays.xy as Float32Array;
   const { out, bounds } = normalise(xy, equal_aspect);
   const index = spatial_index(out);
   const message: PointsMessage = {
     type: 'points', id, header: frame.header, xy: out, track: null, segment: null, size: null,
-    group: null, group_tracks: null, group_offsets: null, by_group: null, spatial_index: index, bounds,
+    group: null, group_tracks: null, group_offsets: null, by_group: null, lines: null, spatial_index: index, bounds,
   };
   const transfer: Transferable[] = [out.buffer, index];
   if (frame.header.kind === 'final') {
@@ -104,6 +144,10 @@ function on_points_frame(id: number, frame: Frame, equal_aspect: boolean) {
     message.group_offsets = grouped.group_offsets;
     message.by_group = grouped.by_group;
     const size = frame.arrays.size as Float32Array | undefined;
+    if (!size) {
+      message.lines = build_trajectories(out, grouped.by_group, grouped.group_offsets);
+      transfer.push(message.lines.vertices.buffer, message.lines.offsets.buffer, message.lines.colour.buffer);
+    }
     if (size) {
       let max = 0;
       for (let i = 0; i < size.length; i++) if (size[i] > max) max = size[i];
