@@ -7,6 +7,7 @@ import { ApiError, stream_points, type Frame } from './api';
 import { TRACK_PALETTE, TRAJECTORY_STOPS, VALUE_BINS } from './colour';
 import type { ColourRequest, FromWorker, PointsMessage, ToWorker, Trajectories } from './protocol';
 
+const LINE_MIN_STEP = 2e-3;  // shorter steps are dropped: regl-line's miter joins explode on them
 const ARROW_LENGTH = 0.025;  // arrowhead at each line's end, normalised units
 const ARROW_ANGLE = 0.45;    // radians either side of the line
 const NDC_EXTENT = 0.95; // points fill [-0.95, 0.95]: a margin so edge dots are not cut
@@ -87,6 +88,7 @@ function group_by_track(track: Int32Array, segment: Int32Array) {
 
 // Polylines for the trajectories view: per track its segments in time order, cut into up to
 // TRAJECTORY_STOPS pieces coloured dark -> bright, and an arrowhead at the last segment.
+// Steps below LINE_MIN_STEP (sub-pixel at zoom 1) are merged into one vertex.
 function build_trajectories(xy: Float32Array, by_group: Int32Array, offsets: Int32Array): Trajectories {
   const groups = offsets.length - 1;
   const vertices: number[] = [];
@@ -99,7 +101,7 @@ function build_trajectories(xy: Float32Array, by_group: Int32Array, offsets: Int
       const i = by_group[k];
       const x = xy[2 * i], y = xy[2 * i + 1];
       const m = track_xy.length;
-      if (m && Math.abs(track_xy[m - 2] - x) + Math.abs(track_xy[m - 1] - y) < 1e-6) continue;
+      if (m && Math.abs(track_xy[m - 2] - x) + Math.abs(track_xy[m - 1] - y) < LINE_MIN_STEP) continue;
       track_xy.push(x, y);
     }
     const steps = track_xy.length / 2 - 1;
