@@ -4,7 +4,7 @@
 import KDBush from 'kdbush';
 import {
   get_summary, get_track, get_tracks, get_vectors, token_from_url,
-  type PointsQuery, type SpaceInfo, type Summary, type Track, type TrackDetail,
+  type ModelInfo, type PointsQuery, type SpaceInfo, type Summary, type Track, type TrackDetail,
 } from './api';
 import { create_audio_player } from './audio';
 import { TRACK_PALETTE, VALUE_PALETTE } from './colour';
@@ -42,6 +42,9 @@ let restore_camera = true;            // apply state.camera once, after the firs
 let hovered = -1;
 let pointer: [number, number] = [0, 0];
 let draws = 0;
+// Bench hooks (bench/web-bench.mjs): when the request went out, when its final frame reached
+// this thread, when that frame's first draw finished.
+const timing = { requested_ms: 0, data_ms: 0, painted_ms: 0 };
 const track_details = new Map<number, Promise<TrackDetail>>();
 const vectors_cache = new Map<string, Promise<number[][] | null>>();
 
@@ -105,7 +108,7 @@ function resolve_space(s: ViewState): { space: SpaceInfo | null; problem: string
   const model = summary.models.find((m) => m.id === s.model);
   if (!model) return { space: null, problem: `Unknown model ${s.model}.` };
   const space = space_named(model.spaces[s.layer]);
-  if (!model.analysed || !space) {
+  if (!space) {
     return { space: null, problem: `${model.id} (${s.layer}) is not analysed yet. Add it with`, command: model.command };
   }
   return { space, problem: null };
@@ -126,8 +129,9 @@ function colour_dims(s: ViewState, space: SpaceInfo | null) {
 // Makes a state consistent with the collection (a shared URL may name what is not here).
 function fix_state(s: ViewState) {
   const imported = summary.spaces.some((sp) => sp.name === s.model && sp.kind === 'imported');
-  if (!imported && !summary.models.find((m) => m.id === s.model)?.analysed) {
-    const first = summary.models.find((m) => m.analysed);
+  const usable = (m: ModelInfo | undefined) => !!m && (m.analysed || Object.values(m.spaces).some((n) => space_named(n)));
+  if (!imported && !usable(summary.models.find((m) => m.id === s.model))) {
+    const first = summary.models.find((m) => m.analysed) ?? summary.models.find(usable);
     if (first) s.model = first.id;
   }
   if (s.layer === 'moods' && !summary.moods.analysed) s.layer = 'taggrams';
@@ -210,6 +214,8 @@ function apply(before: ViewState | null) {
       if (before) restore_camera = false;
       points_id++;
       set_status(`Loading ${space.name} (${state.method})…`, true);
+      timing.requested_ms = performance.now();
+      timing.data_ms = timing.painted_ms = 0;
       post({ type: 'points', id: points_id, token, query, equal_aspect: state.method !== 'original' });
     } else if (ckey !== colour_key) {
       colour_key = ckey;
@@ -263,6 +269,7 @@ function draw_current(transition: boolean) {
   const t0 = performance.now();
   void scatter.draw(scatter_points(current), { mode: state.view, palette }, transition).then(() => {
     draws++;
+    if (!timing.painted_ms && timing.data_ms) timing.painted_ms = performance.now();
     document.body.dataset.draws = String(draws);
     highlight_track(hovered >= 0 && current ? current.group![hovered] : null);
     set_status(status_line(performance.now() - t0));
@@ -285,6 +292,7 @@ function on_points(msg: PointsMessage) {
     return;
   }
   current = msg;
+  timing.data_ms = performance.now();
   current_index = KDBush.from(msg.spatial_index);
   explained_ratio = msg.header.explained_variance_ratio ?? null;
   show_variance();
@@ -489,6 +497,7 @@ window.__tagscape = {
   plays: () => player.history(),
   audio_state: () => player.state(),
   camera: () => scatter.camera(),
+  timing: () => ({ ...timing }),
 };
 
 // --- start -----------------------------------------------------------------------------

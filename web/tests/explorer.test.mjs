@@ -3,7 +3,7 @@
 // statistics), hover -> segment audio fetched and played, click -> side panel, URL -> same
 // state after reload, clear messages for an empty store, no console errors.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -56,7 +56,6 @@ describe('explorer', { skip: skip ?? false }, () => {
     assert.ok(px.colours >= 3, `colour by track should show several colours, saw ${px.colours}`);
     assert.match(await page.textContent('#legend'), new RegExp(`track \\(${collection.tracks} tracks\\)`));
     assert.match(await page.textContent('#variance'), /PC1 \d+\.\d%.*PC2 \d+\.\d%/);
-    copyFileSync(shot('01-pca'), path.join(RESULTS_DIR, 'screenshot.png'));
   });
 
   test('N tracks, all, seed and shuffle choose which tracks', async () => {
@@ -201,6 +200,7 @@ describe('explorer', { skip: skip ?? false }, () => {
     assert.match(tip, /segment \d+ · \d:\d\d–\d:\d\d/);
     assert.match(tip, /\w+ 0\.\d\d · \w/); // top tags with values
     await plot_pixels(page, shot('15-hover'));
+    await page.screenshot({ path: shot('15-hover-page') }); // the whole app: README screenshot candidate
   });
 
   test('audio mode off plays nothing; click selects a track: side panel, whole-track audio, segment list', async () => {

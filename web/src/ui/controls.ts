@@ -143,14 +143,15 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
     const imported_spaces = summary.spaces.filter((sp) => sp.kind === 'imported');
     const arch = current_model?.architecture ?? architecture.value ?? 'musicnn';
     const data = current_model?.dataset ?? dataset.value ?? 'msd';
-    const label = (m: ModelInfo | undefined) => (m && !m.analysed ? ' (not analysed)' : '');
+    const usable = (m: ModelInfo | undefined) => !!m && (m.analysed || Object.values(m.spaces).some((n) => summary.spaces.some((sp) => sp.name === n)));
+    const label = (m: ModelInfo | undefined) => (!usable(m) ? ' (not analysed)' : '');
     options(architecture, ARCHITECTURES.map(([v, t]) => {
       const m = model_of(summary, v, data);
-      return [v, t + label(m), !m?.analysed] as [string, string, boolean];
+      return [v, t + label(m), !usable(m)] as [string, string, boolean];
     }));
     options(dataset, DATASETS.map(([v, t]) => {
       const m = model_of(summary, arch, v);
-      return [v, t + label(m), !m?.analysed] as [string, string, boolean];
+      return [v, t + label(m), !usable(m)] as [string, string, boolean];
     }));
     architecture.value = arch;
     dataset.value = data;
