@@ -8,6 +8,7 @@
 // also recall of hnsw against exact (when both are run: --method knn-both), peak_rss_mb.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +39,7 @@ double peak_rss_mb() {
 int main(int argc, char** argv) {
   std::string data, method = "tsne", out;
   int64_t rows = 0;
-  int threads = 2, k = 90, iterations = 0;
+  int threads = 2, k = 90, iterations = 0, hnsw_m = 12, hnsw_ef_construction = 40;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string name = argv[a], value = argv[a + 1];
     if (name == "--data") data = value;
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
     else if (name == "--out") out = value;
     else if (name == "--k") k = std::atoi(value.c_str());
     else if (name == "--iterations") iterations = std::atoi(value.c_str());
+    else if (name == "--hnsw-m") hnsw_m = std::atoi(value.c_str());
+    else if (name == "--hnsw-ef-construction") hnsw_ef_construction = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", name.c_str());
       return 2;
@@ -66,8 +69,10 @@ int main(int argc, char** argv) {
       TsneParams params{.threads = threads};
       if (iterations > 0) params.iterations = iterations;
       int last = 0;
-      layout = tsne_embed(x.data.data(), n, dims, params, [&](int iteration, const float*) {
-        if (iteration % 250 == 0) std::fprintf(stderr, "tsne iteration %d at %.2f s\n", iteration, now_s() - start);
+      layout = tsne_embed(x.data.data(), n, dims, params, [&](int iteration, const float* coords) {
+        float lo = coords[0], hi = coords[0];
+        for (int64_t e = 0; e < 2 * n; ++e) lo = std::min(lo, coords[e]), hi = std::max(hi, coords[e]);
+        std::fprintf(stderr, "tsne iteration %d at %.2f s, extent %.1f\n", iteration, now_s() - start, hi - lo);
         last = iteration;
         return true;
       });
@@ -83,7 +88,9 @@ int main(int argc, char** argv) {
       if (method == "knn-both") {
         const double t = now_s();
         const KnnGraph approx =
-            build_knn_graph(x.data.data(), n, dims, {.k = k, .method = KnnGraphMethod::hnsw, .threads = threads});
+            build_knn_graph(x.data.data(), n, dims,
+                            {.k = k, .method = KnnGraphMethod::hnsw, .threads = threads, .hnsw_m = hnsw_m,
+                             .hnsw_ef_construction = hnsw_ef_construction});
         std::printf("knn_hnsw_s %.3f\n", now_s() - t);
         int64_t hits = 0;
         for (int64_t i = 0; i < n; ++i)

@@ -1,7 +1,6 @@
 #include "projection/knn_graph.h"
 
 #include <cblas.h>
-#include <hnswlib/hnswlib.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "projection/knn_index.h"
 
 namespace tagscape {
 
@@ -78,36 +78,28 @@ KnnGraph exact_knn(const float* x, int64_t n, int dims, const KnnGraphParams& pa
   return graph;
 }
 
+// hnswlib 0.6.2's header defines non-inline globals, so only one translation unit may
+// include it: the graph is built through projection/knn_index.h.
 KnnGraph hnsw_knn(const float* x, int64_t n, int dims, const KnnGraphParams& params) {
   const int k = params.k;
   const int threads = thread_count(params.threads);
-  hnswlib::L2Space space(static_cast<size_t>(dims));
-  hnswlib::HierarchicalNSW<float> hnsw(&space, static_cast<size_t>(n), static_cast<size_t>(params.hnsw_m),
-                                       static_cast<size_t>(params.hnsw_ef_construction),
-                                       static_cast<size_t>(params.seed));
-  // hnswlib needs its entry point before parallel inserts.
-  hnsw.addPoint(x, 0);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
-  for (int64_t i = 1; i < n; ++i) hnsw.addPoint(x + i * dims, static_cast<hnswlib::labeltype>(i));
-  hnsw.setEf(static_cast<size_t>(params.hnsw_ef_search > 0 ? params.hnsw_ef_search : std::max(2 * k, 64)));
-
+  PointSet points;
+  points.n = n;
+  points.dims = dims;
+  points.values.assign(x, x + n * dims);
+  const KnnIndex index = build_knn_index(
+      points, {.metric = Metric::euclidean, .m = params.hnsw_m, .ef_construction = params.hnsw_ef_construction,
+               .ef_search = params.hnsw_ef_search > 0 ? params.hnsw_ef_search : std::max(2 * k, 64),
+               .seed = params.seed});
+  points.values = {};
   KnnGraph graph{n, k, std::vector<int32_t>(static_cast<size_t>(n * k)), std::vector<float>(static_cast<size_t>(n * k))};
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
   for (int64_t i = 0; i < n; ++i) {
-    auto result = hnsw.searchKnn(x + i * dims, static_cast<size_t>(k + 1));
-    std::vector<std::pair<float, int32_t>> found;
-    found.reserve(result.size());
-    for (; !result.empty(); result.pop())
-      if (static_cast<int64_t>(result.top().second) != i)
-        found.emplace_back(result.top().first, static_cast<int32_t>(result.top().second));
-    std::sort(found.begin(), found.end());
-    // A duplicate of i may have displaced i itself: keep the nearest k.
-    found.resize(std::min<size_t>(found.size(), static_cast<size_t>(k)));
+    const std::vector<Neighbor> found = knn_of_row(index, i, k);  // nearest first, i excluded
     for (int j = 0; j < k; ++j) {
-      // hnsw can in principle return fewer than k (tiny, disconnected graphs): pad with the last.
-      const auto& [d2, index] = found[std::min<size_t>(static_cast<size_t>(j), found.size() - 1)];
-      graph.neighbors[static_cast<size_t>(i * k + j)] = index;
-      graph.distances[static_cast<size_t>(i * k + j)] = std::sqrt(std::max(d2, 0.0f));
+      const Neighbor& nb = found[std::min<size_t>(static_cast<size_t>(j), found.size() - 1)];
+      graph.neighbors[static_cast<size_t>(i * k + j)] = static_cast<int32_t>(nb.row);
+      graph.distances[static_cast<size_t>(i * k + j)] = nb.distance;
     }
   }
   return graph;

@@ -8,11 +8,12 @@
 // - exact: brute force. Squared distances |q|^2 + |r|^2 - 2 q.r with BLAS sgemm on blocks
 //   of queries x references, a running top-k per query. O(n^2 d) flops, O(n k) memory
 //   plus one block buffer. Deterministic; ties go to the lower index.
-// - hnsw: hnswlib HNSW graph built over all points, then every point queried for k + 1
-//   (itself dropped). O(n log n) build, approximate (recall measured in
-//   tests/tsne_umap_test.cpp and bench/tsne-umap-bench). The build inserts points on
-//   several threads, so the graph (hence rare neighbours) can differ between runs unless
-//   threads == 1; with threads == 1 it is deterministic for a seed.
+// - hnsw: hnswlib HNSW graph built over all points (through projection/knn_index.h's
+//   build_knn_index, which inserts on all OpenMP threads; it holds a copy of x), then
+//   every point queried for its k nearest others. O(n log n) build, approximate (recall
+//   >= 0.99 in tests/tsne_umap_test.cpp on 2,000 50-d points; 0.93 at k 90 on 30k 200-d
+//   points with the defaults below). The build inserts points on all threads, so the
+//   graph (hence rare neighbours) can differ between runs.
 //   ref: hnswlib 0.6.2 (Debian libhnswlib-dev), Malkov & Yashunin 2016.
 #pragma once
 
@@ -21,10 +22,13 @@
 
 namespace tagscape {
 
-// Up to this many points `automatic` uses the exact method. Measured on this machine
-// (2 cores, 200-d clustered data, k 90): exact 10k 0.5 s vs hnsw 1.9 s; 30k exact 3.9 s
-// vs hnsw 5.1 s; 100k exact 40 s vs hnsw 14 s (bench/tsne-umap-bench, knn_* lines).
-constexpr int64_t kKnnExactMaxPoints = 40'000;
+// Up to this many points `automatic` uses the exact method (deterministic). Measured on
+// this machine (2 shared, busy cores, 200-d clustered data, k 90): 10k exact 0.53 s vs
+// hnsw (M 16, ef_construction 100) 0.65 s at recall 0.999; 30k exact 4.5..7.5 s vs hnsw
+// (M 12, ef_construction 40) 3.1 s at recall 0.93 (bench/tsne_umap_bench --method knn-both).
+// In 200-d hnsw is slow to build: 100k took 43..52 s (busy machine), so t-SNE and UMAP
+// search large sets on 50 principal components instead (TsneParams::knn_pca_dims).
+constexpr int64_t kKnnExactMaxPoints = 20'000;
 
 enum class KnnGraphMethod { automatic, exact, hnsw };
 
@@ -33,8 +37,10 @@ struct KnnGraphParams {
   KnnGraphMethod method = KnnGraphMethod::automatic;
   int threads = 0;                                  // OpenMP threads; 0 = all
   uint64_t seed = 42;                               // hnsw level generator
-  int hnsw_m = 16;                                  // hnsw graph degree
-  int hnsw_ef_construction = 100;                   // hnsw build candidate list
+  int hnsw_m = 12;                                  // hnsw graph degree
+  int hnsw_ef_construction = 40;                    // hnsw build candidate list (low: the
+                                                    // layouts tolerate ~0.9 recall, build time
+                                                    // dominates at 100k in 200-d)
   int hnsw_ef_search = 0;                           // hnsw query candidate list; 0 = max(2k, 64)
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "common/error.h"
@@ -21,6 +22,21 @@ constexpr float kGradientClip = 4;       // layouts.py clip()
 constexpr float kRepulsionEpsilon = 0.001f;
 
 int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+
+// `threads` 0 = all, but at most one per kPointsPerThread points: a small layout's
+// iterations are shorter than the cost of waking threads (and, on a busy machine, of
+// OpenMP barriers between descheduled threads: 1,000 points took 10x longer on 2).
+constexpr int64_t kPointsPerThread = 5000;
+int layout_threads(int threads, int64_t n) {
+  if (threads > 0) return threads;
+  return static_cast<int>(std::clamp<int64_t>(n / kPointsPerThread, 1, omp_get_max_threads()));
+}
+
+std::string number_text(double value) {  // 1 -> "1", 0.1 -> "0.1"
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
 
 // Fuzzy graph as directed edges by head vertex (both (i, j) and (j, i) present).
 struct EdgeList {
@@ -245,21 +261,21 @@ std::vector<float> umap_embed(const float* x, int64_t n, int dims, const UmapPar
     throw Error("UMAP n_neighbors " + std::to_string(params.n_neighbors) + " must be in 2.." + std::to_string(n - 1) +
                 " (below the number of points, " + std::to_string(n) + ")");
   if (params.out_dims < 1) throw Error("UMAP out_dims must be >= 1, got " + std::to_string(params.out_dims));
-  if (!(params.spread > 0)) throw Error("UMAP spread must be > 0, got " + std::to_string(params.spread));
+  if (!(params.spread > 0)) throw Error("UMAP spread must be > 0, got " + number_text(params.spread));
   if (!(params.min_dist >= 0 && params.min_dist <= params.spread))
-    throw Error("UMAP min_dist must be in 0..spread (" + std::to_string(params.spread) + "), got " +
-                std::to_string(params.min_dist));
+    throw Error("UMAP min_dist must be in 0..spread (" + number_text(params.spread) + "), got " +
+                number_text(params.min_dist));
   if (params.epochs < 0) throw Error("UMAP epochs must be >= 0 (0 = auto), got " + std::to_string(params.epochs));
   if (!(params.learning_rate > 0))
-    throw Error("UMAP learning rate must be > 0, got " + std::to_string(params.learning_rate));
+    throw Error("UMAP learning rate must be > 0, got " + number_text(params.learning_rate));
   if (params.negative_sample_rate < 0)
     throw Error("UMAP negative_sample_rate must be >= 0, got " + std::to_string(params.negative_sample_rate));
-  const int threads = thread_count(params.threads);
+  const int threads = layout_threads(params.threads, n);
   const int epochs = umap_epochs(params, n);
   const int out_dims = params.out_dims;
 
   const KnnGraph graph =
-      build_knn_graph(x, n, dims, {.k = params.n_neighbors - 1, .threads = threads, .seed = params.seed});
+      layout_knn_graph(x, n, dims, params.n_neighbors - 1, params.knn_pca_dims, params.seed, threads);
   const EdgeList edges = fuzzy_union(graph, memberships(graph, params.n_neighbors, threads), epochs, threads);
   const UmapCurve curve = fit_umap_curve(params.spread, params.min_dist);
   const float a = static_cast<float>(curve.a), b = static_cast<float>(curve.b);

@@ -9,7 +9,8 @@
 // umap_.py fuzzy_simplicial_set / smooth_knn_dist / find_ab_params, layouts.py
 // optimize_layout_euclidean):
 // 1. kNN graph of n_neighbors points per point, the point itself counted as the first
-//    (so n_neighbors - 1 others; projection/knn_graph.h: exact or hnsw).
+//    (so n_neighbors - 1 others; projection/knn_graph.h: exact, or above
+//    kKnnExactMaxPoints hnsw on the top knn_pca_dims principal components).
 // 2. Fuzzy simplicial set: per point rho = distance to its nearest other point, sigma by
 //    binary search (64 steps) so that sum_j exp(-(d_ij - rho) / sigma) = log2(n_neighbors);
 //    sigma floored at 1e-3 x the mean neighbour distance. Fuzzy union
@@ -30,8 +31,8 @@
 // positions of the previous epoch. Negative samples come from a counter-based generator
 // keyed by (seed, vertex, epoch). So there are no data races, and the output is a
 // function of (x, params) only — bitwise identical for any thread count — when the kNN
-// graph is exact (n <= kKnnExactMaxPoints); above, the hnsw graph may differ between runs
-// in rare neighbours unless threads == 1. (umap-learn's parallel mode is Hogwild and not
+// graph is exact (n <= kKnnExactMaxPoints); above, the hnsw graph (built on all OpenMP
+// threads) may differ between runs in rare neighbours. (umap-learn's parallel mode is Hogwild and not
 // reproducible.)
 //
 // Memory: O(n k) edges (about 2 n (n_neighbors - 1) directed edges, 24 bytes each) plus
@@ -55,8 +56,10 @@ struct UmapParams {
   int epochs = 0;                  // 0 = auto: 500 for n <= 10,000, else 200 (umap-learn)
   double learning_rate = 1;        // initial SGD step; > 0
   int negative_sample_rate = 5;    // negative samples per positive sample; >= 0
+  int knn_pca_dims = 50;           // as TsneParams::knn_pca_dims (umap-learn searches the raw
+                                   // input; 0 = do the same)
   uint64_t seed = 42;              // negative sampling and the hnsw level generator
-  int threads = 0;                 // OpenMP threads; 0 = all
+  int threads = 0;                 // OpenMP threads; 0 = all, at most one per 5,000 points
   int callback_every = 20;         // progress callback period in epochs; <= 0 = only at the end
 };
 
