@@ -22,8 +22,11 @@
 #include "projection/pca.h"
 #include "projection/select.h"
 #include "server/audio_segments.h"
+#include "server/curate.h"
+#include "server/listening.h"
 #include "server/params.h"
 #include "server/points.h"
+#include "server/server_state.h"
 #include "server/static_files.h"
 #include "store/store.h"
 
@@ -38,145 +41,8 @@ const char* const kContentSecurityPolicy =
 
 namespace {
 
-using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-constexpr size_t kTrackAudioCacheBytes = 48u << 20;  // ~8 whole tracks of 3 min at 16 kHz
-constexpr auto kTrackIndexMinRefresh = std::chrono::seconds(1);  // reload on a miss at most this often
-
 // The four taggers of the paper, listed whether analysed or not (server/API.md `models`).
 const char* const kPaperTaggers[] = {"msd-musicnn-1", "msd-vgg-1", "mtt-musicnn-1", "mtt-vgg-1"};
-
-// ---- per-thread store connections -------------------------------------------------
-
-struct StorePool {
-  std::string path;
-  std::mutex mutex;
-  std::vector<Store> idle;  // read-only connections not in use
-};
-
-// A connection borrowed from the pool for one request; returned on destruction.
-struct BorrowedStore {
-  StorePool& pool;
-  Store store;
-  explicit BorrowedStore(StorePool& pool) : pool(pool) {
-    {
-      std::lock_guard lock(pool.mutex);
-      if (!pool.idle.empty()) {
-        store = std::move(pool.idle.back());
-        pool.idle.pop_back();
-        return;
-      }
-    }
-    store = open_store(pool.path, OpenMode::read_only);
-  }
-  ~BorrowedStore() {
-    std::lock_guard lock(pool.mutex);
-    pool.idle.push_back(std::move(store));
-  }
-};
-
-// ---- track index: id -> track (with its path, which never leaves the server) ----------
-
-struct TrackIndex {
-  std::map<int64_t, Track> ok_tracks;  // status 'ok' only
-  Clock::time_point loaded_at;
-};
-
-struct TrackIndexCache {
-  std::mutex mutex;
-  std::shared_ptr<const TrackIndex> current;
-};
-
-std::shared_ptr<const TrackIndex> load_track_index(Store& store) {
-  auto index = std::make_shared<TrackIndex>();
-  for (Track& track : list_tracks(store))
-    if (track.status == TrackStatus::ok) index->ok_tracks.emplace(track.id, std::move(track));
-  index->loaded_at = Clock::now();
-  return index;
-}
-
-}  // namespace
-
-struct Server {
-  ServerOptions options;
-  std::string web_dir;
-  httplib::Server http;
-  StorePool stores;
-  TrackIndexCache tracks;
-  SegmentCache audio_cache;
-  SegmentCache track_audio_cache{kTrackAudioCacheBytes};  // whole tracks: <audio> seeks with Range requests
-  // Projections run on all cores (OpenMP/BLAS inside); running several at once on a small
-  // machine makes every one slower (measured: 8 concurrent PCA requests, p99 1.6 s), so
-  // they take turns.
-  std::mutex compute_mutex;
-  std::mutex knn_mutex;  // guards knn_indexes; held while an index is built
-  struct KnnEntry {
-    std::string tracks_version;  // the analysed tracks it was built over (count + last id)
-    std::shared_ptr<const KnnIndex> index;
-  };
-  std::map<std::string, KnnEntry> knn_indexes;  // key: space|granularity|metric
-  std::thread listener;
-  std::promise<void> finished;          // set when listen_after_bind returns
-  std::shared_future<void> done = finished.get_future().share();
-  int port = 0;
-
-  explicit Server(const ServerOptions& options) : options(options), audio_cache(options.audio_cache_bytes) {}
-};
-
-namespace {
-
-// The index, reloaded when `force` or when `missing_id` is not in it (at most once a second).
-std::shared_ptr<const TrackIndex> track_index(Server& server, Store& store, bool force = false,
-                                              std::optional<int64_t> missing_id = std::nullopt) {
-  std::lock_guard lock(server.tracks.mutex);
-  auto& current = server.tracks.current;
-  const bool stale_miss = missing_id && current && !current->ok_tracks.count(*missing_id) &&
-                          Clock::now() - current->loaded_at > kTrackIndexMinRefresh;
-  if (!current || force || stale_miss) current = load_track_index(store);
-  return current;
-}
-
-Track find_track(Server& server, Store& store, int64_t id) {
-  auto index = track_index(server, store, false, id);
-  auto found = index->ok_tracks.find(id);
-  if (found == index->ok_tracks.end())
-    throw RequestError(404, "no analysed track with id " + std::to_string(id) + " (see /api/tracks)");
-  return found->second;
-}
-
-Space find_space_or_404(Store& store, const std::optional<std::string>& name) {
-  if (!name) throw RequestError(400, "space: required (a space name from /api/summary)");
-  if (auto space = find_space(store, *name)) return *space;
-  std::string names;
-  for (const Space& s : list_spaces(store)) names += (names.empty() ? "" : ", ") + s.name;
-  throw RequestError(404, "unknown space '" + name->substr(0, 100) + "' (available: " +
-                              (names.empty() ? "none; run `tagscape analyze MUSIC_DIR`" : names) + ")");
-}
-
-int64_t id_from_path(const std::string& name, const std::string& text) {
-  return parse_int(name, text, 0, INT32_MAX);
-}
-
-void send_json(httplib::Response& res, const json& body, int status = 200) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
-
-json track_json(const Track& track) {
-  return {{"id", track.id},
-          {"title", track.metadata.title},
-          {"artist", track.metadata.artist},
-          {"album", track.metadata.album},
-          {"genre", track.metadata.genre},
-          {"year", track.metadata.year},
-          {"track_number", track.metadata.track_number},
-          {"duration_s", track.duration_s},
-          {"segments", track.segment_count},
-          {"file", base_name(track.file.path)}};
-}
 
 // ---- handlers ----------------------------------------------------------------------
 
@@ -435,20 +301,6 @@ void handle_static(Server& server, const httplib::Request& req, httplib::Respons
   res.set_content(file->content, file->content_type);
 }
 
-// Wraps a handler: RequestError -> its status + {"error"}; tagscape::Error -> 500.
-template <typename Fn>
-httplib::Server::Handler api(Server& server, Fn fn) {
-  return [&server, fn](const httplib::Request& req, httplib::Response& res) {
-    try {
-      fn(server, req, res);
-    } catch (const RequestError& error) {
-      send_json(res, {{"error", error.what()}}, error.status);
-    } catch (const Error& error) {
-      send_json(res, {{"error", error.what()}}, 500);
-    }
-  };
-}
-
 void register_routes(Server& server) {
   httplib::Server& http = server.http;
   http.Get("/api/summary", api(server, [](Server& s, const httplib::Request& req, httplib::Response& res) {
@@ -463,6 +315,8 @@ void register_routes(Server& server) {
   http.Get("/api/knn", api(server, handle_knn));
   http.Get(R"(/api/audio/([^/]+)/([^/]+))", api(server, handle_segment_audio));
   http.Get(R"(/api/audio/([^/]+))", api(server, handle_track_audio));
+  register_curate_routes(server);
+  register_listening_routes(server);
   http.Get(R"(/api(/.*)?)", api(server, [](Server&, const httplib::Request& req, httplib::Response&) {
              throw RequestError(404, "no such endpoint: " + req.path.substr(0, 100) + " (see server/API.md)");
            }));
