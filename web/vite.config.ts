@@ -1,4 +1,5 @@
-// vite.config.ts — builds the single-page app `tagscape serve` serves (server/web.cmake runs
+// vite.config.ts — builds the app `tagscape serve` serves (two pages: the explorer, index.html,
+// and the listening test, listening.html) (server/web.cmake runs
 // `vite build --outDir <build>/web`). The server's CSP forbids inline scripts, so everything
 // loads from files under /assets (Vite's default for the entry and the worker).
 import { defineConfig } from 'vite';
@@ -10,6 +11,7 @@ export default defineConfig({
     assetsInlineLimit: 0, // no data: URLs for scripts (CSP: script-src 'self')
     modulePreload: { polyfill: false }, // the polyfill is an inline script
     chunkSizeWarningLimit: 1000,
+    rollupOptions: { input: { main: 'index.html', listening: 'listening.html' } },
   },
   worker: { format: 'es' },
   server: {
