@@ -166,6 +166,8 @@ void handle_points(Server& server, const httplib::Request& req, httplib::Respons
   res.set_content(encode_points_frame(points, xy, std::move(header)), "application/octet-stream");
 }
 
+}  // namespace
+
 // The kNN index of a space: kept in memory; loaded from (or built and saved into) the
 // collection file by open_knn_index through a writable connection, or, if the file cannot
 // be written, built in memory. Rebuilt when the set of analysed tracks changes.
@@ -190,6 +192,8 @@ std::shared_ptr<const KnnIndex> knn_index_for(Server& server, Store& store, cons
   server.knn_indexes[key] = {version, index};
   return index;
 }
+
+namespace {
 
 void handle_knn(Server& server, const httplib::Request& req, httplib::Response& res) {
   reject_unknown_params(req.params, {"space", "track", "segment", "k", "metric", "token"});

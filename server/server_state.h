@@ -122,6 +122,12 @@ std::string base_name(const std::string& path);  // file name of a path: never s
 
 json track_json(const Track& track);  // a track as /api/tracks lists it (server/API.md)
 
+// The kNN index of a space over all analysed tracks (server.cpp): cached in the Server, loaded
+// from or saved into the collection file, rebuilt when the analysed tracks change. Locks
+// compute_mutex while building: do not call it holding that mutex.
+std::shared_ptr<const KnnIndex> knn_index_for(Server& server, Store& store, const Space& space, Granularity granularity,
+                                              Metric metric);
+
 // Wraps a handler: RequestError -> its status + {"error"}; tagscape::Error -> 500.
 template <typename Fn>
 httplib::Server::Handler api(Server& server, Fn fn) {
