@@ -1,5 +1,22 @@
-// server/curate.h — endpoints for playlists (M3U8/CSV), tag/mood-guided walks, axis explanations (issue 6).
-// The contract is in server/API.md.
+// server/curate.h — endpoints that turn the map into something to listen to or understand
+// (issue 6). The full contract (parameters, bodies, errors) is in server/API.md; in short:
+//
+//   GET /api/playlist?tracks=3,7,9&format=m3u8|csv&paths=absolute|relative&counts=2,1,5
+//       the tracks in the given order as an M3U8 or CSV download (the one endpoint that
+//       sends file paths: a playlist is useless without them)
+//   GET /api/walk?space=S&from=ID&goal=happy:1,vocals:-1&goal_space=G&steps=10&k=15&metric=cosine
+//       a greedy walk over track averages: at each step the nearest of the k nearest
+//       unvisited tracks whose goal score is strictly higher (JSON)
+//   GET /api/scores?space=S&tracks=&seed=&granularity=&goal=...&goal_space=G
+//       the goal score of every point /api/points returns for the same selection, same
+//       row order (binary frame: score f32, track i32, segment i32)
+//   GET /api/axes?space=S&tracks=&seed=&granularity=&method=pca|std-pca&x=0&y=1&tags=T&top=3
+//       the tags most correlated (Pearson r) with PCA components x and y (JSON)
+//
+// Goal score of a point: sum over the goal's terms of weight x the point's value of that
+// dim in the goal space (a segment's own row; for a track, the mean over its segments).
+// Default goal/tag space: `moods` for the moods space, else "<model>/taggrams" of the
+// space's model.
 #pragma once
 
 namespace tagscape::server {
