@@ -26,6 +26,7 @@ let default_spaces: string[] = [];    // the server's default set, learnt from t
 let trial: Trial | null = null;
 let trial_generation = 0;             // a newer load wins over an older one still in flight
 let reference_played = false;
+const played = new Set<string>();    // buttons of this trial played at least once ('ref', 'c0', ..)
 let answer: { chosen: number; id: number } | null = null;
 let answering = false;
 let results: Results | null = null;
@@ -85,12 +86,10 @@ function render_spaces() {
     box.value = s.name;
     box.checked = checked.includes(s.name);
     box.addEventListener('change', on_spaces_changed);
+    label.title = `${s.name}: ${s.dims} dimensions`;
     const name = document.createElement('span');
     name.textContent = `${s.model} · ${s.kind}`;
-    const dims = document.createElement('span');
-    dims.className = 'dim';
-    dims.textContent = ` ${s.dims}-d`;
-    label.append(box, name, dims);
+    label.append(box, name);
     root.append(label);
   }
 }
@@ -122,6 +121,7 @@ async function load_trial() {
   trial = null;
   answer = null;
   reference_played = false;
+  played.clear();
   player.stop();
   show_message(null);
   render_trial();
@@ -162,6 +162,7 @@ function button(text: string, cls: string, on_click: () => void): HTMLButtonElem
 }
 
 async function play(target: HTMLButtonElement, track: number, segment: number, is_reference: boolean) {
+  const generation = trial_generation;
   player.unlock();
   try {
     await player.play_segment(track, segment);
@@ -169,6 +170,8 @@ async function play(target: HTMLButtonElement, track: number, segment: number, i
     show_message(`Cannot play this segment: ${(e as Error).message}`);
     return;
   }
+  if (generation !== trial_generation) return;
+  played.add(target.dataset.key ?? '');
   target.classList.add('played');
   if (is_reference && !reference_played) {
     reference_played = true;
@@ -195,10 +198,9 @@ function render_trial() {
     return;
   }
   const t = trial;
-  const played_before = new Set([...document.querySelectorAll<HTMLElement>('#trial .played')].map((b) => b.dataset.key));
   const mark = (b: HTMLButtonElement, key: string) => {
     b.dataset.key = key;
-    if (played_before.has(key)) b.classList.add('played');
+    if (played.has(key)) b.classList.add('played');
     return b;
   };
 

@@ -58,8 +58,12 @@ export function render_results(root: HTMLElement, results: Results | null, error
     const ci_text = cell('span', s.trials ? `${pct(lo)}–${pct(hi)}` : '–', 'ci-text');
     if (s.trials) ci_cell.append(interval_bar(s.rate, lo, hi));
     ci_cell.append(ci_text);
+    // A line break after the model's "/" rather than inside its name.
+    const space_cell = cell('td', '', 'space');
+    const slash = s.space.indexOf('/') + 1;
+    space_cell.append(s.space.slice(0, slash), document.createElement('wbr'), s.space.slice(slash));
     row.append(
-      cell('td', s.space, 'space'), cell('td', String(s.trials), 'trials num'), cell('td', String(s.chosen), 'chosen num'),
+      space_cell, cell('td', String(s.trials), 'trials num'), cell('td', String(s.chosen), 'chosen num'),
       cell('td', s.trials ? pct(s.rate) : '–', 'rate num'), ci_cell,
     );
     body.append(row);
