@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -14,6 +15,8 @@
 #include "projection/pca.h"
 #include "projection/quality.h"
 #include "projection/select.h"
+#include "projection/tsne.h"
+#include "projection/umap.h"
 #include "store/store.h"
 
 namespace tagscape::cli {
@@ -29,7 +32,9 @@ struct ProjectOptions {
   std::string granularity = "segments";
   std::string dims = "0,1";   // original: x,y by name or index
   bool log_scale = false;     // original
-  int out_dims = 2;           // pca, std-pca (tsne, umap: 2 or 3)
+  int out_dims = 2;           // pca, std-pca, umap: 2 or 3; tsne: 2
+  TsneParams tsne;            // tsne: perplexity, learning_rate, early_exaggeration, iterations
+  UmapParams umap;            // umap: n_neighbors, min_dist, spread, epochs
   int quality_k = 10;
   int64_t quality_sample = 5000;
   bool no_quality = false;
@@ -53,7 +58,7 @@ int64_t parse_track_count(const std::string& text) {
 }
 
 // Canonical parameter text of a method (part of the cache key).
-std::string method_params(const ProjectOptions& options, const Space& space, OriginalParams& original) {
+std::string method_params(ProjectOptions& options, const Space& space, OriginalParams& original) {
   if (options.method == "original") {
     const size_t comma = options.dims.find(',');
     if (comma == std::string::npos) throw Error("--dims needs two dimensions X,Y, got '" + options.dims + "'");
@@ -64,11 +69,32 @@ std::string method_params(const ProjectOptions& options, const Space& space, Ori
            " log=" + (options.log_scale ? "1" : "0");
   }
   if (options.method == "pca" || options.method == "std-pca") return "out_dims=" + std::to_string(options.out_dims);
-  throw Error("method '" + options.method + "' is not available yet in this build (original, pca, std-pca are)");
+  options.tsne.seed = options.umap.seed = options.seed;
+  if (options.method == "tsne") {
+    if (options.out_dims != 2) throw Error("--out-dims: t-SNE lays out in 2 dimensions only, got " + std::to_string(options.out_dims));
+    return tsne_params_key(options.tsne);
+  }
+  options.umap.out_dims = options.out_dims;
+  return umap_params_key(options.umap);
+}
+
+// Progress of the iterative methods on stderr: a rewritten line on a terminal, else quiet.
+ProjectionProgress progress_printer(const char* what, int total) {
+  if (!isatty(STDERR_FILENO)) return {};
+  const auto start = std::chrono::steady_clock::now();
+  return [what, total, start](int step, const float*) {
+    std::fprintf(stderr, "\r%s %d/%d  %.1f s", what, step, total, seconds_since(start));
+    if (step >= total) std::fprintf(stderr, "\n");
+    return true;
+  };
 }
 
 Layout compute(const ProjectOptions& options, const PointSet& points, const OriginalParams& original) {
   if (options.method == "original") return run_original(points, original);
+  if (options.method == "tsne")
+    return run_tsne(points, options.tsne, progress_printer("t-SNE iteration", options.tsne.iterations));
+  if (options.method == "umap")
+    return run_umap(points, options.umap, progress_printer("UMAP epoch", umap_epochs(options.umap, points.n)));
   return run_pca(points, {.out_dims = options.out_dims, .standardize = options.method == "std-pca"});
 }
 
@@ -98,7 +124,7 @@ void write_csv(const std::string& path, const PointSet& points, const Layout& la
   std::filesystem::rename(temp, path);
 }
 
-int run_project(const ProjectOptions& options) {
+int run_project(ProjectOptions& options) {
   if (!std::filesystem::exists(options.db_path))
     throw Error(options.db_path + ": no such collection file (create one with `tagscape analyze MUSIC_DIR`)");
   if (!options.out.empty() && !options.out.ends_with(".npy") && !options.out.ends_with(".csv"))
@@ -187,8 +213,24 @@ Command add_project_command(CLI::App& app) {
   command->add_option("--dims", options->dims, "original: the two axes X,Y by name (tag) or 0-based index.")
       ->capture_default_str();
   command->add_flag("--log", options->log_scale, "original: log10 axes (values below 1e-6 at -6).");
-  command->add_option("--out-dims", options->out_dims, "pca/std-pca: components (2 or 3).")
+  command->add_option("--out-dims", options->out_dims, "pca/std-pca/umap: output dimensions (2 or 3; t-SNE: 2).")
       ->check(CLI::Range(2, 3))
+      ->capture_default_str();
+  command->add_option("--perplexity", options->tsne.perplexity, "tsne: effective neighbours (needs more than 3x as many points).")
+      ->capture_default_str();
+  command->add_option("--learning-rate", options->tsne.learning_rate, "tsne: step size; 0 = auto (n/12 in openTSNE's units).")
+      ->capture_default_str();
+  command->add_option("--early-exaggeration", options->tsne.early_exaggeration, "tsne: P multiplier of the first iterations.")
+      ->capture_default_str();
+  command->add_option("--iterations", options->tsne.iterations, "tsne: total iterations (early ones included).")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  command->add_option("--n-neighbors", options->umap.n_neighbors, "umap: neighbourhood size (self included).")
+      ->capture_default_str();
+  command->add_option("--min-dist", options->umap.min_dist, "umap: how tightly points may pack (layout units).")
+      ->capture_default_str();
+  command->add_option("--spread", options->umap.spread, "umap: scale of the embedded points.")->capture_default_str();
+  command->add_option("--epochs", options->umap.epochs, "umap: SGD epochs; 0 = auto (500 up to 10,000 points, else 200).")
       ->capture_default_str();
   command->add_option("--quality-k", options->quality_k, "k of trustworthiness/continuity.")->capture_default_str();
   command->add_option("--quality-sample", options->quality_sample, "Points the quality is measured on (0 = all).")

@@ -478,6 +478,16 @@ void attraction(const SparseMatrix& p, const float* y, int64_t n, float* attract
 
 }  // namespace
 
+std::string tsne_params_key(const TsneParams& p) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "out_dims=%d perplexity=%.9g learning_rate=%.9g early_exaggeration=%.9g early_iterations=%d "
+                "iterations=%d knn_pca_dims=%d seed=%llu",
+                p.out_dims, p.perplexity, p.learning_rate, p.early_exaggeration, p.early_iterations, p.iterations,
+                p.knn_pca_dims, static_cast<unsigned long long>(p.seed));
+  return text;
+}
+
 double tsne_learning_rate(const TsneParams& params, int64_t n) {
   if (params.learning_rate > 0) return params.learning_rate;
   return std::max(static_cast<double>(n) / params.early_exaggeration / 4, 50.0);
@@ -569,6 +579,32 @@ double tsne_repulsion_fft(const float* y, int64_t n, float* forces, int threads)
   return repulsion_fft(y, n, forces, thread_count(threads), scratch);
 }
 
+// The exact repulsion in float, for small n (see kTsneExactRepulsionMaxPoints): each row's
+// sums are independent of the thread count and Z is summed in row order, so the result is
+// the same for any number of threads.
+static double repulsion_exact_small(const float* y, int64_t n, float* forces, std::vector<double>& row_z, int threads) {
+  row_z.resize(static_cast<size_t>(n));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float yi1 = y[2 * i], yi2 = y[2 * i + 1];
+    float f1 = 0, f2 = 0, z = 0;
+#pragma omp simd reduction(+ : f1, f2, z)
+    for (int64_t j = 0; j < n; ++j) {
+      const float d1 = yi1 - y[2 * j], d2 = yi2 - y[2 * j + 1];
+      const float w = 1 / (1 + d1 * d1 + d2 * d2);
+      z += w;
+      f1 += w * w * d1;
+      f2 += w * w * d2;
+    }
+    forces[2 * i] = f1;
+    forces[2 * i + 1] = f2;
+    row_z[static_cast<size_t>(i)] = z - 1;  // j == i contributed w = 1 and no force
+  }
+  double z = 0;
+  for (double v : row_z) z += v;
+  return z;
+}
+
 double tsne_repulsion_exact(const float* y, int64_t n, float* forces) {
   double z = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -612,6 +648,7 @@ std::vector<float> tsne_embed(const float* x, int64_t n, int dims, const TsnePar
   const Phase phases[2] = {{early, params.early_exaggeration, 0.5}, {params.iterations - early, 1.0, 0.8}};
   std::vector<float> update(y.size()), gains(y.size()), attractive(y.size()), repulsive(y.size());
   RepulsionScratch scratch;
+  std::vector<double> row_z;
   int iteration = 0;
   for (const Phase& phase : phases) {
     // Each phase starts from rest, as sklearn's two _gradient_descent calls.
@@ -619,7 +656,9 @@ std::vector<float> tsne_embed(const float* x, int64_t n, int dims, const TsnePar
     std::fill(gains.begin(), gains.end(), 1.0f);
     for (int step = 0; step < phase.iterations; ++step) {
       attraction(p, y.data(), n, attractive.data(), threads);
-      const double z = repulsion_fft(y.data(), n, repulsive.data(), threads, scratch);
+      const double z = n <= kTsneExactRepulsionMaxPoints
+                           ? repulsion_exact_small(y.data(), n, repulsive.data(), row_z, threads)
+                           : repulsion_fft(y.data(), n, repulsive.data(), threads, scratch);
       const float exaggeration = static_cast<float>(phase.exaggeration), inv_z = static_cast<float>(1 / z);
       const float momentum = static_cast<float>(phase.momentum), rate = static_cast<float>(learning_rate);
 #pragma omp parallel for num_threads(threads) schedule(static)

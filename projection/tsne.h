@@ -47,12 +47,18 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "projection/knn_graph.h"
 #include "projection/points.h"
 
 namespace tagscape {
+
+// Up to this many points the repulsion is the exact O(n^2) sum (float, vectorised): the
+// FFT grid's cost depends on the layout's extent, not on n, and small sets spread wide
+// (600 points: m 1024, ~40 ms an iteration, where the exact sum takes well under 1 ms).
+constexpr int64_t kTsneExactRepulsionMaxPoints = 2'000;
 
 constexpr int kTsneMinBoxes = 20;  // interpolation boxes per axis at least (openTSNE: 50; here
                                    // the grid size is then raised to fill the FFT size)
@@ -92,6 +98,11 @@ std::vector<float> tsne_embed(const float* x, int64_t n, int dims, const TsnePar
 
 // tsne_embed on a PointSet, as a Layout (explained_variance empty).
 Layout run_tsne(const PointSet& points, const TsneParams& params, const ProjectionProgress& progress = {});
+
+// Canonical text of the parameters that determine the layout (every field but threads
+// and callback_every, defaults filled in, fixed order): the projection cache key's
+// "params" part (projection/cache.h), shared by `tagscape project` and `tagscape serve`.
+std::string tsne_params_key(const TsneParams& params);
 
 // The learning rate `auto` resolves to for n points (see TsneParams::learning_rate).
 double tsne_learning_rate(const TsneParams& params, int64_t n);

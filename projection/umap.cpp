@@ -249,6 +249,16 @@ UmapCurve fit_umap_curve(double spread, double min_dist) {
   return {a, b};
 }
 
+std::string umap_params_key(const UmapParams& p) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "out_dims=%d n_neighbors=%d min_dist=%.9g spread=%.9g epochs=%d learning_rate=%.9g "
+                "negative_sample_rate=%d knn_pca_dims=%d seed=%llu",
+                p.out_dims, p.n_neighbors, p.min_dist, p.spread, p.epochs, p.learning_rate, p.negative_sample_rate,
+                p.knn_pca_dims, static_cast<unsigned long long>(p.seed));
+  return text;
+}
+
 int umap_epochs(const UmapParams& params, int64_t n) {
   if (params.epochs > 0) return params.epochs;
   return n <= 10'000 ? 500 : 200;

@@ -41,6 +41,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "projection/points.h"
@@ -70,6 +71,9 @@ struct UmapCurve {
 
 // umap-learn find_ab_params. Precondition: spread > 0, 0 <= min_dist.
 UmapCurve fit_umap_curve(double spread, double min_dist);
+
+// Canonical parameter text for the projection cache key, as tsne_params_key.
+std::string umap_params_key(const UmapParams& params);
 
 // The epochs `auto` resolves to for n points.
 int umap_epochs(const UmapParams& params, int64_t n);

@@ -146,6 +146,14 @@ TEST(TsneTest, SeparatesGaussianClusters) {
   EXPECT_GE(knn_label_agreement(layout, 2, data.labels), 0.95);
 }
 
+// Above kTsneExactRepulsionMaxPoints the repulsion is the FFT interpolation.
+TEST(TsneTest, SeparatesGaussianClustersWithTheFftRepulsion) {
+  const Clusters data = gaussian_clusters(6, 400, 50, 13);
+  ASSERT_GT(data.n, kTsneExactRepulsionMaxPoints);
+  const std::vector<float> layout = tsne_embed(data.x.data(), data.n, data.dims, {.iterations = 500});
+  EXPECT_GE(knn_label_agreement(layout, 2, data.labels), 0.95);
+}
+
 TEST(TsneTest, DeterministicForSeedAndThreadCount) {
   const Clusters data = gaussian_clusters(5, 100, 30, 4);
   const TsneParams params{.perplexity = 20, .early_iterations = 60, .iterations = 150};
