@@ -249,3 +249,52 @@ export async function stream_points(
   }
   if (!reader.finished()) throw new ApiError('points: the stream ended inside a frame', 0);
 }
+
+// --- curation (issue 6) ----------------------------------------------------------------
+
+export interface Neighbour {
+  track: number;
+  segment: number;              // -1 for a track average
+  distance: number;
+}
+
+export const get_knn = (space: string, track: number, segment: number, k: number, metric: string, token: string | null, signal?: AbortSignal) =>
+  get_json<{ neighbours: Neighbour[] }>(`/api/knn?${new URLSearchParams({
+    space, track: String(track), segment: String(segment), k: String(k), metric })}`, token, signal);
+
+export type PlaylistFormat = 'm3u8' | 'csv';
+export type PlaylistPaths = 'absolute' | 'relative';
+
+// /api/playlist answers the file as an attachment; counts (optional) are per track, same order.
+export function playlist_url(tracks: number[], format: PlaylistFormat, paths: PlaylistPaths, counts?: number[]): string {
+  const p = new URLSearchParams({ tracks: tracks.join(','), format, paths });
+  if (counts) p.set('counts', counts.join(','));
+  return `/api/playlist?${p}`;
+}
+
+// A goal: dim name -> weight ("+happy -vocals happy:2" parsed by parse_goal).
+export type Goal = Array<[string, number]>;
+
+export function goal_param(goal: Goal): string {
+  return goal.map(([d, w]) => `${d}:${w}`).join(',');
+}
+
+export function scores_url(space: string, tracks: number | 'all', seed: number, granularity: 'segments' | 'averages', goal: Goal, goal_space: string): string {
+  const p = new URLSearchParams({ space, tracks: String(tracks), seed: String(seed), granularity, goal: goal_param(goal), goal_space });
+  return `/api/scores?${p}`;
+}
+
+export interface WalkStep {
+  track: number;
+  score: number;
+  distance: number;             // from the previous track
+}
+
+export interface Walk {
+  start: { track: number; score: number };
+  path: WalkStep[];
+}
+
+export const get_walk = (space: string, from: number, goal: Goal, goal_space: string, steps: number, k: number, metric: string, token: string | null) =>
+  get_json<Walk>(`/api/walk?${new URLSearchParams({
+    space, from: String(from), goal: goal_param(goal), goal_space, steps: String(steps), k: String(k), metric })}`, token);

@@ -63,7 +63,7 @@ export function create_audio_player(token: string | null) {
     current = null;
   }
 
-  function start(buffer: AudioBuffer) {
+  function start(buffer: AudioBuffer, on_end?: () => void) {
     const c = ctx();
     stop();
     const gain = c.createGain();
@@ -77,7 +77,11 @@ export function create_audio_player(token: string | null) {
     gain.gain.setValueAtTime(1, Math.max(t + FADE_S, end - FADE_S));
     gain.gain.linearRampToValueAtTime(0, end);
     source.start(t);
-    source.onended = () => { if (current?.source === source) current = null; };
+    source.onended = () => {
+      if (current?.source !== source) return; // stopped for another sound
+      current = null;
+      on_end?.();
+    };
     current = { source, gain };
   }
 
@@ -102,8 +106,9 @@ export function create_audio_player(token: string | null) {
       if (c.state === 'suspended') void c.resume();
     },
     state: (): AudioContextState | 'none' => context?.state ?? 'none',
-    async play_segment(track: number, segment: number): Promise<void> {
-      if (mode === 'off') return;
+    // force: play even in mode 'off' (the user asked for it: a list's play button).
+    async play_segment(track: number, segment: number, on_end?: () => void, force = false): Promise<void> {
+      if (mode === 'off' && !force) return;
       const generation = ++play_generation;
       const key = `${track}/${segment}`;
       const requested_ms = performance.now();
@@ -111,9 +116,21 @@ export function create_audio_player(token: string | null) {
       const buffer = await load(key);
       if (generation !== play_generation) return; // the pointer moved on
       if (ctx().state === 'suspended') await ctx().resume().catch(() => {});
-      start(buffer);
+      start(buffer, on_end);
       history.push({ track, segment, requested_ms, started_ms: performance.now(), from_cache });
       if (history.length > 1000) history.shift();
+    },
+    // Plays segments one after another (a neighbour list); another play or stop ends it.
+    // Plays even when the hover mode is off: the user asked for this sequence.
+    play_sequence(segments: Array<[number, number]>, on_step?: (k: number) => void) {
+      const step = (k: number) => {
+        if (k >= segments.length) return;
+        on_step?.(k);
+        const [t, s] = segments[k];
+        for (const [pt, ps] of segments.slice(k + 1, k + 3)) void load(`${pt}/${ps}`).catch(() => {});
+        void this.play_segment(t, s, () => step(k + 1), true).catch(() => step(k + 1));
+      };
+      step(0);
     },
     // Warms the cache (most important first); replaces the previous prefetch wish list.
     prefetch(segments: Array<[number, number]>) {

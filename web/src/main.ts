@@ -3,15 +3,19 @@
 // prepares arrays, regl-scatterplot draws them.
 import KDBush from 'kdbush';
 import {
-  get_summary, get_track, get_tracks, get_vectors, token_from_url,
-  type ModelInfo, type PointsQuery, type SpaceInfo, type Summary, type Track, type TrackDetail,
+  get_knn, get_summary, get_track, get_tracks, get_vectors, get_walk, playlist_url, scores_url, token_from_url, with_token,
+  type ModelInfo, type Neighbour, type PointsQuery, type SpaceInfo, type Summary, type Track, type TrackDetail, type Walk,
 } from './api';
 import { create_audio_player } from './audio';
 import { TRACK_PALETTE, VALUE_PALETTE } from './colour';
-import type { ColourMessage, FromWorker, PointsMessage, ToWorker } from './protocol';
+import { count_by_track, metadata_filter_active, parse_goal, parse_thresholds, tracks_passing } from './curate';
+import type { ColourMessage, ColourRequest, FilterMessage, FromWorker, PointsMessage, ToWorker } from './protocol';
 import { create_scatter, type ScatterPoints } from './scatter';
 import { decode_state, default_state, encode_state, type ViewState } from './state';
 import { create_controls } from './ui/controls';
+import { create_curate_controls } from './ui/curate';
+import { render_neighbours, render_selection, render_walk } from './ui/lists';
+import { create_taggram } from './ui/taggram';
 import { render_legend } from './ui/legend';
 import { render_panel } from './ui/panel';
 import { hide_tooltip, show_tooltip } from './ui/tooltip';
@@ -48,7 +52,50 @@ const timing = { requested_ms: 0, data_ms: 0, painted_ms: 0 };
 const track_details = new Map<number, Promise<TrackDetail>>();
 const vectors_cache = new Map<string, Promise<number[][] | null>>();
 
+// Curation (not in the URL: it belongs to the points loaded now).
+let selection: number[] | null = null;       // point indices inside the last lasso / box
+let filter_id = 0, filter_key = '';
+let filter_result: FilterMessage | null = null;
+let filter_problem: string | null = null;
+let knn_key = '';
+let neighbours: Neighbour[] | null = null;
+let neighbours_problem: string | null = null;
+let neighbour_playing = -1;
+let walk: { goal: string; walk: Walk | null; problem: string | null } | null = null;
+const sequence: { tracks: number[]; at: number; plays: number[] } = { tracks: [], at: -1, plays: [] };
+
+// The right column: the selected track (#panel) over the curation lists (#curation).
+const side = document.createElement('div');
+side.id = 'side';
+const panel_element = $('panel');
+panel_element.replaceWith(side);
+const curation = document.createElement('aside');
+curation.id = 'curation';
+curation.setAttribute('aria-label', 'Curation');
+const [selection_root, neighbours_root, walk_root] = ['selection', 'neighbours', 'walk-panel'].map((id) => {
+  const section = document.createElement('section');
+  section.id = id;
+  section.hidden = true;
+  return section;
+});
+const sequence_audio = document.createElement('audio');
+sequence_audio.id = 'sequence-audio';
+sequence_audio.controls = true;
+sequence_audio.hidden = true;
+curation.append(sequence_audio, selection_root, neighbours_root, walk_root);
+side.append(panel_element, curation);
+
+const taggram_section = document.createElement('section');
+taggram_section.id = 'taggram';
+const taggram_kind = document.createElement('select');
+taggram_kind.id = 'taggram-kind';
+const taggram_canvas = document.createElement('canvas');
+taggram_canvas.id = 'taggram-canvas';
+const taggram = create_taggram(taggram_canvas, (segment) => seek_track(segment), () => {});
+let taggram_track: TrackDetail | null = null;
+
 const scatter = create_scatter($<HTMLCanvasElement>('canvas'), {
+  lasso: on_lasso,
   pointover: on_pointover,
   pointout: on_pointout,
   select: on_select,
@@ -63,6 +110,7 @@ const controls = create_controls($('controls'), (patch) => update(patch), () => 
   state.camera = null;
   save_url();
 });
+const curate_controls = create_curate_controls($('controls'), { change: (patch) => update(patch), walk: () => void start_walk() });
 
 function post(message: ToWorker) {
   worker.postMessage(message);
@@ -121,6 +169,25 @@ function tag_space(s: ViewState, space: SpaceInfo | null): SpaceInfo | undefined
   return space_named(model?.spaces.taggrams);
 }
 
+// Spaces whose dim names a filter threshold or goal may use: the tag space, then moods.
+function named_spaces(s: ViewState, space: SpaceInfo | null): SpaceInfo[] {
+  const out: SpaceInfo[] = [];
+  const tags = tag_space(s, space);
+  if (tags) out.push(tags);
+  const moods = summary.moods.analysed ? space_named(summary.moods.space) : undefined;
+  if (moods) out.push(moods);
+  return out;
+}
+
+// The goal's space: the chosen one, else the first named space holding every goal dim.
+function goal_space_of(s: ViewState, space: SpaceInfo | null): string | null {
+  if (s.goalSpace) return s.goalSpace;
+  const { goal } = parse_goal(s.goal);
+  const spaces = named_spaces(s, space);
+  const fits = spaces.find((sp) => goal.every(([d]) => sp.dim_names.includes(d)));
+  return (fits ?? spaces[0])?.name ?? null;
+}
+
 function colour_dims(s: ViewState, space: SpaceInfo | null) {
   const moods = summary.moods.analysed ? space_named(summary.moods.space)?.dim_names ?? [] : [];
   return { tags: tag_space(s, space)?.dim_names ?? [], moods };
@@ -147,7 +214,8 @@ function fix_state(s: ViewState) {
   }
   const dims = colour_dims(s, space);
   const [kind, name] = [s.colour.split(':')[0], s.colour.slice(s.colour.indexOf(':') + 1)];
-  if (!(s.colour === 'track' || (kind === 'tag' && dims.tags.includes(name)) || (kind === 'mood' && dims.moods.includes(name)))) {
+  const goal_ok = s.colour === 'goal' && parse_goal(s.goal).goal.length > 0;
+  if (!(s.colour === 'track' || goal_ok || (kind === 'tag' && dims.tags.includes(name)) || (kind === 'mood' && dims.moods.includes(name)))) {
     s.colour = 'track';
   }
 }
@@ -164,13 +232,21 @@ function points_query(s: ViewState, space: SpaceInfo): PointsQuery {
   return q;
 }
 
-function colour_query(s: ViewState, space: SpaceInfo): { query: PointsQuery; label: string } | null {
+function colour_query(s: ViewState, space: SpaceInfo): ColourRequest | null {
   if (s.colour === 'track') return null;
+  const granularity = s.view === 'averages' ? 'averages' : 'segments';
+  if (s.colour === 'goal') {
+    const { goal } = parse_goal(s.goal);
+    const gs = goal_space_of(s, space);
+    if (!goal.length || !gs) return null;
+    return { by: 'score', label: `goal ${s.goal}`, url: scores_url(space.name, s.tracks, s.seed, granularity, goal, gs) };
+  }
   const kind = s.colour.split(':')[0];
   const name = s.colour.slice(kind.length + 1);
   const source = kind === 'mood' ? space_named(summary.moods.space) : tag_space(s, space);
   if (!source) return null;
   return {
+    by: 'value',
     label: name,
     query: { space: source.name, tracks: s.tracks, seed: s.seed, granularity: s.view === 'averages' ? 'averages' : 'segments',
       method: 'original', x: name, y: name },
@@ -203,13 +279,14 @@ function apply(before: ViewState | null) {
     const query = points_query(state, space);
     const key = JSON.stringify(query);
     const colour = colour_query(state, space);
-    const ckey = key + '|' + state.colour;
+    const ckey = key + '|' + state.colour + (state.colour === 'goal' ? `|${state.goal}|${state.goalSpace}` : '');
     if (key !== data_key) {
       data_key = key;
       colour_key = ckey;
       current = null;
       category = null;
       hovered = -1;
+      clear_curation();
       hide_tooltip($('tooltip'));
       if (before) restore_camera = false;
       points_id++;
@@ -223,8 +300,12 @@ function apply(before: ViewState | null) {
     } else if (before && before.view !== state.view && current) {
       draw_current(false);
     }
+    request_filter();
+    request_neighbours();
   }
-  if (!before || before.selected !== state.selected) void show_selected();
+  if (!before || before.selected !== state.selected || before.taggram !== state.taggram) void show_selected();
+  if (before && before.highlight !== state.highlight) highlight_track(null);
+  sync_curate();
   save_url();
 }
 
@@ -239,8 +320,8 @@ function request_colours(colour: ReturnType<typeof colour_query>) {
     draw_current(false);
     return;
   }
-  set_status(`Colouring by ${colour.label}…`, true);
-  post({ type: 'colour', id: colour_id, token, colour: { by: 'value', query: colour.query, label: colour.label } });
+  set_status(`Colouring by ${'label' in colour ? colour.label : 'track'}…`, true);
+  post({ type: 'colour', id: colour_id, token, colour });
 }
 
 function track_categories(p: PointsMessage): Float32Array {
@@ -315,6 +396,9 @@ function on_points(msg: PointsMessage) {
     scatter.reset();
   }
   restore_camera = false;
+  request_filter();
+  request_neighbours();
+  show_walk();
 }
 
 function show_variance() {
@@ -343,7 +427,15 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       show_message(`Cannot show this view: ${msg.message}`);
     } else if (msg.request === 'colour' && msg.id === colour_id) {
       set_status(`Colouring failed: ${msg.message}`);
+    } else if (msg.request === 'filter' && msg.id === filter_id) {
+      filter_problem = msg.message;
+      sync_curate();
     }
+  } else if (msg.type === 'filter') {
+    if (msg.id !== filter_id) return;
+    filter_result = msg;
+    scatter.filter(msg.visible);
+    sync_curate();
   }
 };
 
@@ -354,12 +446,54 @@ function track_indices(group: number | null): number[] | null {
   return Array.from(current.by_group.subarray(current.group_offsets![group], current.group_offsets![group + 1]));
 }
 
-function highlight_track(group: number | null) {
-  if (group === null && state.selected !== null && current) {
-    const g = current.group_tracks!.indexOf(state.selected);
-    group = g >= 0 ? g : null;
+// What stands out when nothing is hovered, first that applies: the lasso selection, the
+// neighbours of the clicked point, the highlight (artist / album / track), the selected track.
+function emphasis(): number[] | null {
+  if (!current?.by_group) return null;
+  if (selection?.length) return selection;
+  const near = neighbour_points();
+  if (near) return near;
+  const h = state.highlight;
+  if (h.artist || h.album || h.track !== null) {
+    const out: number[] = [];
+    const ids = current.group_tracks!;
+    for (let g = 0; g < ids.length; g++) {
+      const t = tracks.get(ids[g]);
+      if ((h.track !== null && ids[g] === h.track) || (h.artist && t?.artist === h.artist) || (h.album && t?.album === h.album)) {
+        out.push(...track_indices(g)!);
+      }
+    }
+    return out;
   }
-  scatter.highlight(track_indices(group));
+  if (state.selected !== null) return track_indices(group_of(state.selected));
+  return null;
+}
+
+function group_of(track: number): number | null {
+  if (!current?.group_tracks) return null;
+  const ids = current.group_tracks; // ascending: binary search
+  let lo = 0, hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] === track) return mid;
+    if (ids[mid] < track) lo = mid + 1; else hi = mid - 1;
+  }
+  return null;
+}
+
+// The point of (track, segment) in the current set, or -1. Segment -1 (an average) on a
+// segments plot means the track's first segment.
+function point_index(track: number, segment: number): number {
+  const g = group_of(track);
+  if (g === null || !current?.by_group) return -1;
+  const run = current.by_group.subarray(current.group_offsets![g], current.group_offsets![g + 1]);
+  if (segment < 0 || current.segment![run[0]] < 0) return run.length ? run[0] : -1;
+  for (const i of run) if (current.segment![i] === segment) return i;
+  return -1;
+}
+
+function highlight_track(group: number | null) {
+  scatter.highlight(group === null ? emphasis() : track_indices(group));
 }
 
 function track_detail(id: number): Promise<TrackDetail> {
@@ -408,6 +542,7 @@ async function on_pointover(index: number) {
   hovered = index;
   const track_id = current.track[index], segment = current.segment![index];
   highlight_track(current.group![index]);
+  if (track_id === state.selected) taggram.set_hovered(segment >= 0 ? segment : null);
   if (state.audio === 'hover') void player.play_segment(track_id, audible_segment(track_id, segment)).catch(() => {});
   if (state.audio !== 'off') prefetch_near(index);
   const tip = $('tooltip');
@@ -430,20 +565,22 @@ async function on_pointover(index: number) {
 
 function on_pointout() {
   hovered = -1;
+  taggram.set_hovered(null);
   hide_tooltip($('tooltip'));
   highlight_track(null);
 }
 
 function on_select(index: number | null) {
   if (index === null || !current?.track) {
-    if (state.selected !== null) update({ selected: null });
+    if (state.selected !== null || state.knnOf !== null) update({ selected: null, knnOf: null });
     else highlight_track(null);
     return;
   }
   const track_id = current.track[index];
   if (state.audio === 'click') void player.play_segment(track_id, audible_segment(track_id, current.segment![index])).catch(() => {});
-  update({ selected: track_id });
-  highlight_track(current.group![index]);
+  if (selection) { selection = null; show_selection(); }
+  update({ selected: track_id, knnOf: [track_id, current.segment![index]] });
+  highlight_track(null);
 }
 
 async function show_selected() {
@@ -451,16 +588,279 @@ async function show_selected() {
   const panel = $('panel');
   if (id === null) {
     render_panel(panel, null, token, { play_segment() {}, close() {} });
+    taggram_track = null;
     highlight_track(null);
+    sync_side();
     return;
   }
   const detail = await track_detail(id).catch(() => null);
   if (state.selected !== id) return;
   render_panel(panel, detail, token, {
     play_segment: (t, s) => { player.unlock(); void player.play_segment(t, s).catch(() => {}); },
-    close: () => update({ selected: null }),
+    close: () => update({ selected: null, knnOf: null }),
   });
   highlight_track(null);
+  sync_side();
+  taggram_track = detail;
+  if (!detail) return;
+  // The taggram: tag or mood activations of this track over time.
+  const spaces = named_spaces(state, resolve_space(state).space);
+  const kinds: Array<[string, string]> = [['tags', 'tags']];
+  if (spaces.some((sp) => sp.kind === 'moods')) kinds.push(['moods', 'moods']);
+  taggram_kind.replaceChildren(...kinds.map(([v, t]) => Object.assign(document.createElement('option'), { value: v, textContent: t })));
+  taggram_kind.value = state.taggram;
+  const heading = document.createElement('h3');
+  heading.append('Taggram ', taggram_kind);
+  taggram_section.replaceChildren(heading, taggram_canvas);
+  panel.append(taggram_section);
+  const space = state.taggram === 'moods' ? spaces.find((sp) => sp.kind === 'moods') : spaces.find((sp) => sp.kind !== 'moods');
+  const values = space ? await track_vectors(id, space.name) : null;
+  if (state.selected !== id || taggram_track !== detail) return;
+  taggram.show(values && space ? { track: id, names: space.dim_names, values, times: detail.segment_times } : null);
+  const audio = panel.querySelector<HTMLAudioElement>('#track-audio');
+  if (audio) watch_playhead(audio);
+}
+
+taggram_kind.addEventListener('change', () => update({ taggram: taggram_kind.value === 'moods' ? 'moods' : 'tags' }));
+
+// The playhead follows the panel's track audio (every frame while it plays).
+function watch_playhead(audio: HTMLAudioElement) {
+  let frame = 0;
+  const tick = () => {
+    taggram.set_playhead(audio.currentTime > 0 || !audio.paused ? audio.currentTime : null);
+    if (!audio.paused && audio.isConnected) frame = requestAnimationFrame(tick);
+  };
+  for (const type of ['play', 'seeked', 'timeupdate']) audio.addEventListener(type, () => { cancelAnimationFrame(frame); tick(); });
+}
+
+// A taggram cell: play the whole track from that segment's start.
+function seek_track(segment: number) {
+  const audio = document.querySelector<HTMLAudioElement>('#panel #track-audio');
+  const detail = taggram_track;
+  if (!audio || !detail || !detail.segment_times[segment]) return;
+  player.stop();
+  const start = detail.segment_times[segment][0];
+  const go = () => { audio.currentTime = start; void audio.play().catch(() => {}); };
+  if (audio.readyState >= 1) go();
+  else {
+    audio.preload = 'auto';
+    audio.addEventListener('loadedmetadata', go, { once: true });
+    audio.load();
+  }
+}
+
+// --- curation: lasso selection, filter, neighbours, walk --------------------------------
+
+function on_lasso(indices: number[]) {
+  selection = indices.length ? indices : null;
+  highlight_track(null);
+  show_selection();
+}
+
+function clear_curation() {
+  selection = null;
+  filter_result = null;
+  filter_key = '';
+  knn_key = '';
+  scatter.filter(null);
+  show_selection();
+}
+
+function show_selection() {
+  const view = selection && current?.track
+    ? { rows: count_by_track(selection, current.track), points: selection.length, playing: sequence.at >= 0 ? sequence.tracks[sequence.at] : null }
+    : null;
+  render_selection(selection_root, view, tracks, {
+    play: () => play_tracks(view!.rows.map((r) => r.track)),
+    stop: stop_tracks,
+    clear: () => { selection = null; highlight_track(null); show_selection(); },
+    play_track: (id) => play_tracks([id]),
+    m3u8: (paths) => download(playlist_url(view!.rows.map((r) => r.track), 'm3u8', paths, view!.rows.map((r) => r.count))),
+    csv: () => download(playlist_url(view!.rows.map((r) => r.track), 'csv', 'absolute', view!.rows.map((r) => r.count))),
+  });
+  sync_side();
+}
+
+// The server answers with Content-Disposition: attachment, so following a link downloads.
+function download(url: string) {
+  const a = document.createElement('a');
+  a.href = with_token(url, token);
+  a.download = '';
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+// Whole tracks one after another through one media element (it streams and seeks by itself).
+function play_tracks(ids: number[]) {
+  player.stop();
+  sequence.tracks = ids;
+  sequence.at = -1;
+  next_track();
+}
+
+function next_track() {
+  sequence.at++;
+  if (sequence.at >= sequence.tracks.length) { stop_tracks(); return; }
+  const id = sequence.tracks[sequence.at];
+  sequence.plays.push(id);
+  sequence_audio.hidden = false;
+  sequence_audio.src = with_token(`/api/audio/${id}`, token);
+  void sequence_audio.play().catch(() => {});
+  for (const li of curation.querySelectorAll('li.playing')) li.classList.remove('playing');
+  for (const li of curation.querySelectorAll(`#selection-tracks li[data-track="${id}"], #walk-path li[data-track="${id}"]`)) li.classList.add('playing');
+}
+
+function stop_tracks() {
+  sequence_audio.pause();
+  sequence.tracks = [];
+  sequence.at = -1;
+  for (const li of curation.querySelectorAll('li.playing')) li.classList.remove('playing');
+}
+
+sequence_audio.addEventListener('ended', next_track);
+
+function request_filter() {
+  if (!current?.track) return;
+  const { space } = resolve_space(state);
+  const parsed = parse_thresholds(state.filter.tags, named_spaces(state, space).map((sp) => ({ name: sp.name, dims: sp.dim_names })));
+  filter_problem = parsed.problem;
+  const key = JSON.stringify([data_key, state.filter, state.sparsity]);
+  if (key === filter_key) return;
+  filter_key = key;
+  filter_id++;
+  const active = metadata_filter_active(state.filter) || parsed.thresholds.length > 0 || state.sparsity > 1;
+  if (!active) {
+    filter_result = null;
+    scatter.filter(null);
+    sync_curate();
+    return;
+  }
+  const allowed = metadata_filter_active(state.filter) ? tracks_passing(tracks.values(), state.filter) : null;
+  post({ type: 'filter', id: filter_id, token, filter: { tracks: state.tracks, seed: state.seed, allowed, thresholds: parsed.thresholds, sparsity: state.sparsity } });
+}
+
+function request_neighbours() {
+  const { space } = resolve_space(state);
+  const of = state.knnOf;
+  const key = of && space ? JSON.stringify([space.name, of, state.knnK, state.knnMetric]) : '';
+  if (key === knn_key) { show_neighbours(); return; }
+  knn_key = key;
+  neighbours = null;
+  neighbours_problem = null;
+  neighbour_playing = -1;
+  show_neighbours();
+  if (!of || !space) return;
+  get_knn(space.name, of[0], of[1], state.knnK, state.knnMetric, token).then((r) => {
+    if (knn_key !== key) return;
+    neighbours = r.neighbours;
+    show_neighbours();
+  }, (e: Error) => {
+    if (knn_key !== key) return;
+    neighbours_problem = e.message;
+    show_neighbours();
+  });
+}
+
+function neighbour_points(): number[] | null {
+  if (!neighbours || !state.knnOf) return null;
+  const out = new Set<number>();
+  const of = point_index(state.knnOf[0], state.knnOf[1]);
+  if (of >= 0) out.add(of);
+  for (const n of neighbours) {
+    const i = point_index(n.track, n.segment);
+    if (i >= 0) out.add(i);
+  }
+  return out.size ? [...out] : null;
+}
+
+function show_neighbours() {
+  const of = state.knnOf;
+  render_neighbours(neighbours_root, of ? {
+    of: { track: of[0], segment: of[1] }, metric: state.knnMetric, neighbours, problem: neighbours_problem, playing: neighbour_playing,
+  } : null, tracks, {
+    play_all: () => play_neighbours(0),
+    play: (k) => play_neighbours(k, true),
+    close: () => update({ knnOf: null }),
+  });
+  highlight_track(null);
+  sync_side();
+}
+
+function play_neighbours(from: number, only = false) {
+  if (!neighbours) return;
+  stop_tracks();
+  player.unlock();
+  const list = (only ? neighbours.slice(from, from + 1) : neighbours.slice(from))
+    .map((n) => [n.track, audible_segment(n.track, n.segment)] as [number, number]);
+  player.play_sequence(list, (k) => {
+    neighbour_playing = from + k;
+    neighbours_root.querySelectorAll('li').forEach((li, j) => li.classList.toggle('playing', j === neighbour_playing));
+  });
+}
+
+async function start_walk() {
+  const { space } = resolve_space(state);
+  const { goal, problem } = parse_goal(state.goal);
+  const gs = goal_space_of(state, space);
+  if (!space || state.selected === null || !goal.length || !gs) return;
+  const text = state.goal;
+  walk = { goal: text, walk: null, problem };
+  show_walk();
+  if (problem) return;
+  try {
+    const w = await get_walk(space.name, state.selected, goal, gs, state.walkSteps, 15, state.knnMetric, token);
+    if (walk?.goal === text) walk = { goal: text, walk: w, problem: null };
+  } catch (e) {
+    if (walk?.goal === text) walk = { goal: text, walk: null, problem: (e as Error).message };
+  }
+  show_walk();
+}
+
+function walk_track_ids(): number[] {
+  const w = walk?.walk;
+  return w ? [w.start.track, ...w.path.map((p) => p.track)] : [];
+}
+
+function show_walk() {
+  render_walk(walk_root, walk, tracks, {
+    play: () => play_tracks(walk_track_ids()),
+    close: () => { walk = null; show_walk(); },
+    m3u8: (paths) => download(playlist_url(walk_track_ids(), 'm3u8', paths)),
+    csv: () => download(playlist_url(walk_track_ids(), 'csv', 'absolute')),
+  });
+  // The path over the plot: through each track's average (averages view) or first segment.
+  const vertices: Array<[number, number]> = [];
+  if (current) {
+    for (const id of walk_track_ids()) {
+      const i = point_index(id, -1);
+      if (i >= 0) vertices.push([current.xy[2 * i], current.xy[2 * i + 1]]);
+    }
+  }
+  scatter.set_overlay(vertices.length >= 2 ? [{ vertices, colour: [1, 0.55, 0.1, 0.95] }] : []);
+  sync_side();
+}
+
+function sync_side() {
+  curation.hidden = selection_root.hidden && neighbours_root.hidden && walk_root.hidden && sequence_audio.hidden;
+  side.hidden = curation.hidden && $('panel').hidden;
+}
+
+function sync_curate() {
+  if (!summary) return;
+  const { space } = resolve_space(state);
+  const n = current?.header.n ?? 0;
+  const groups = current?.group_tracks?.length ?? 0;
+  const shown = filter_result ? `${filter_result.tracks} of ${groups} tracks · ${filter_result.points.toLocaleString()} of ${n.toLocaleString()} points`
+    : `${groups} tracks · ${n.toLocaleString()} points`;
+  const goal = parse_goal(state.goal);
+  const goal_spaces: Array<[string, string]> = [['', 'auto'], ...named_spaces(state, space).map((sp) => [sp.name, sp.name] as [string, string])];
+  if (state.goalSpace && !goal_spaces.some(([v]) => v === state.goalSpace)) goal_spaces.push([state.goalSpace, state.goalSpace]);
+  curate_controls.sync(state, {
+    tracks: [...tracks.values()], goal_spaces, filter_count: shown, filter_problem,
+    goal_problem: goal.problem, can_walk: state.selected !== null && goal.goal.length > 0 && !!space,
+  });
+  scatter.set_drag(state.drag);
 }
 
 $('plot').addEventListener('pointermove', (e) => {
@@ -495,6 +895,19 @@ window.__tagscape = {
   },
   point: (i: number) => (current?.track ? { track: current.track[i], segment: current.segment![i], at: scatter.screen_position(i) } : null),
   plays: () => player.history(),
+  // Curation hooks (tests/curate.test.mjs).
+  space: () => resolve_space(state).space?.name ?? null,
+  stop_audio: () => { player.stop(); stop_tracks(); },
+  highlighted: () => scatter.highlighted(),
+  filtered: () => scatter.filtered(),
+  selection: () => (selection ? [...selection] : null),
+  neighbours: () => (neighbours ? neighbours.map((n) => ({ ...n, index: point_index(n.track, n.segment) })) : null),
+  point_index: (track: number, segment: number) => point_index(track, segment),
+  sequence: () => ({ tracks: [...sequence.tracks], at: sequence.at, plays: [...sequence.plays] }),
+  filter_result: () => (filter_result ? { tracks: filter_result.tracks, points: filter_result.points } : null),
+  taggram: () => ({ rows: taggram.rows(), cell: (s: number) => taggram.cell(s), hovered: taggram.hovered(), playhead_x: taggram.playhead_x() }),
+  taggram_cell: (s: number, row = 0) => taggram.cell(s, row),
+  walk_overlay: () => walk_track_ids().map((id) => point_index(id, -1)),
   audio_state: () => player.state(),
   camera: () => scatter.camera(),
   timing: () => ({ ...timing }),

@@ -8,11 +8,31 @@ export type ToWorker =
   // Colours the current points: by track, or by one dim of a space (fetched as the
   // `original` projection of that dim, aligned by (track, segment)).
   | { type: 'colour'; id: number; token: string | null; colour: ColourRequest }
+  // Which points stay visible: allowed tracks x tag/mood thresholds x sparsity.
+  | { type: 'filter'; id: number; token: string | null; filter: FilterRequest }
   | { type: 'cancel' };
+
+// A condition on a track's mean of one dim ("rock > 0.3").
+export interface Threshold {
+  space: string;              // space holding the dim
+  dim: string;                // dim name
+  op: '>' | '>=' | '<' | '<=';
+  value: number;
+}
+
+export interface FilterRequest {
+  tracks: number | 'all';     // as in the points query (the means come for the same tracks)
+  seed: number;
+  allowed: Int32Array | null; // track ids passing the metadata filter; null = every track
+  thresholds: Threshold[];
+  sparsity: number;           // keep segments with index % sparsity == 0 (averages are kept)
+}
 
 export type ColourRequest =
   | { by: 'track' }
-  | { by: 'value'; query: PointsQuery; label: string };
+  | { by: 'value'; query: PointsQuery; label: string }
+  // A binary frame with `score`, `track`, `segment` arrays (/api/scores).
+  | { by: 'score'; url: string; label: string };
 
 export interface PointsMessage {
   type: 'points';
@@ -45,12 +65,20 @@ export interface ColourMessage {
   legend: { kind: 'track'; tracks: number } | { kind: 'value'; label: string; min: number; max: number };
 }
 
+export interface FilterMessage {
+  type: 'filter';
+  id: number;
+  visible: Int32Array | null; // ascending point indices shown; null = all
+  tracks: number;             // tracks with at least one visible point
+  points: number;             // visible points
+}
+
 export interface ErrorMessage {
   type: 'error';
   id: number;
-  request: 'points' | 'colour';
+  request: 'points' | 'colour' | 'filter';
   message: string;
   status: number;             // HTTP status, 0 for stream/parse errors
 }
 
-export type FromWorker = PointsMessage | ColourMessage | ErrorMessage;
+export type FromWorker = PointsMessage | ColourMessage | FilterMessage | ErrorMessage;

@@ -5,7 +5,7 @@
 import createScatterplot from 'regl-scatterplot';
 import { BACKGROUND, TRAJECTORY_GRADIENT } from './colour';
 import type { Trajectories } from './protocol';
-import type { ViewMode } from './state';
+import type { DragMode, ViewMode } from './state';
 
 export interface ScatterPoints {
   xy: Float32Array;              // [2n] in [-1, 1]
@@ -27,6 +27,13 @@ export interface ScatterEvents {
   pointout(index: number): void;
   select(index: number | null): void;   // a click on a point, or null for a click on nothing
   view(camera: [number, number, number]): void; // target x, y, distance after pan/zoom
+  lasso(indices: number[]): void;       // points inside a finished lasso / box (visible ones only)
+}
+
+// Lines drawn over the points (a goal-guided walk): vertices in the points' coordinates.
+export interface Overlay {
+  vertices: Array<[number, number]>;
+  colour: [number, number, number, number]; // RGBA in [0, 1]
 }
 
 const SIZE_BINS = 32;            // distinct dot sizes for averages
@@ -51,8 +58,10 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     opacityInactiveScale: 0.35,  // while a track is highlighted the others step back
     pointColorHover: '#ffffff',
     pointColorActive: '#ffffff',
-    actionKeyMap: {},            // no lasso/rotate: click selects one track, drag pans
+    actionKeyMap: { lasso: 'shift' }, // shift+drag lassos; a plain drag pans (or lassos, per drag mode)
     lassoInitiator: false,
+    lassoClearEvent: 'lassoEnd',
+    lassoColor: [0.31, 0.61, 1, 1],
     deselectOnEscape: true,
     deselectOnDblClick: true,
     annotationLineWidth: 1.5,
@@ -62,11 +71,24 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   let drawing = false;
   let pending: { points: ScatterPoints; style: ScatterStyle; transition: boolean; done: Array<() => void> } | null = null;
   let highlighted: number[] | null = null;
+  let filtered: number[] | null = null;   // the only points shown (null = all)
+  let overlay: Overlay[] = [];
+  let lines: Trajectories | null = null;  // the trajectories shown (null = none)
+  let lassoing = false;                   // between lassoStart and lassoEnd: select events are the lasso's
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
   plot.subscribe('pointOut', (i: number) => events.pointout(i));
-  plot.subscribe('select', ({ points }: { points: number[] }) => events.select(points.length ? points[0] : null));
-  plot.subscribe('deselect', () => events.select(null));
+  plot.subscribe('select', ({ points }: { points: number[] }) => { if (!lassoing) events.select(points.length ? points[0] : null); });
+  plot.subscribe('deselect', () => { if (!lassoing) events.select(null); });
+  plot.subscribe('lassoStart', () => { lassoing = true; });
+  // regl-scatterplot selected the points inside the lasso just before this event (it skips
+  // filtered-out points); the app decides what to emphasise, so its own highlight comes back.
+  plot.subscribe('lassoEnd', () => {
+    lassoing = false;
+    const inside = [...(plot.get('selectedPoints') as number[])];
+    events.lasso(inside);
+    restore_highlight();
+  });
   plot.subscribe('view', () => events.view(camera()));
 
   function camera(): [number, number, number] {
@@ -86,16 +108,25 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   // Trajectories as line annotations (one colour per piece: regl-line draws them in one call).
   // Not regl-scatterplot's point connections: its splines overshoot wildly through repeated
   // points (a steady drone's segments all sit on one spot).
-  function draw_lines(lines: Trajectories | null): Promise<void> {
-    if (!lines || lines.offsets.length < 2) return plot.clearAnnotations() ?? Promise.resolve();
-    const { vertices, offsets, colour } = lines;
-    const annotations = new Array(offsets.length - 1);
-    for (let l = 0; l < offsets.length - 1; l++) {
-      const v: number[][] = [];
-      for (let k = offsets[l]; k < offsets[l + 1]; k++) v.push([vertices[2 * k], vertices[2 * k + 1]]);
-      annotations[l] = { vertices: v, lineColor: TRAJECTORY_GRADIENT[colour[l]] };
+  function draw_lines(): Promise<void> {
+    const annotations: Array<{ vertices: number[][]; lineColor: readonly number[]; lineWidth?: number }> = [];
+    if (lines) {
+      const { vertices, offsets, colour } = lines;
+      for (let l = 0; l < offsets.length - 1; l++) {
+        const v: number[][] = [];
+        for (let k = offsets[l]; k < offsets[l + 1]; k++) v.push([vertices[2 * k], vertices[2 * k + 1]]);
+        annotations.push({ vertices: v, lineColor: TRAJECTORY_GRADIENT[colour[l]] });
+      }
     }
-    return plot.drawAnnotations(annotations);
+    for (const o of overlay) if (o.vertices.length >= 2) annotations.push({ vertices: o.vertices, lineColor: o.colour, lineWidth: 3 });
+    if (!annotations.length) return plot.clearAnnotations() ?? Promise.resolve();
+    return plot.drawAnnotations(annotations as never);
+  }
+
+  function restore_highlight() {
+    if (count === 0) return;
+    if (highlighted) plot.select(highlighted, { preventEvent: true });
+    else plot.deselect({ preventEvent: true });
   }
 
   function apply_style(style: ScatterStyle, points: ScatterPoints) {
@@ -121,7 +152,8 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       apply_style(job.style, job.points);
       const n = job.points.xy.length / 2;
       const transition = job.transition && n === count && n > 0;
-      await draw_lines(job.style.mode === 'trajectories' ? job.points.lines : null);
+      lines = job.style.mode === 'trajectories' ? job.points.lines : null;
+      await draw_lines();
       await plot.draw(rows(job.points), {
         transition,
         transitionDuration: 250,
@@ -131,6 +163,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
         preventFilterReset: true,
       } as never);
       count = n;
+      if (filtered) await plot.filter(filtered, { preventEvent: true } as never);
       if (highlighted) plot.select(highlighted, { preventEvent: true });
     } finally {
       drawing = false;
@@ -152,14 +185,29 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     clear() {
       pending = null;
       count = 0;
+      filtered = null;
       plot.clear();
     },
     // Emphasises these points (one track) or none; does not publish 'select'.
     highlight(indices: number[] | null) {
       highlighted = indices && indices.length ? indices : null;
+      restore_highlight();
+    },
+    highlighted: (): number[] => (count ? [...(plot.get('selectedPoints') as number[])] : []),
+    // Shows only these points (null: all). Kept across redraws of the same point set.
+    filter(indices: Int32Array | null) {
+      filtered = indices ? Array.from(indices) : null;
       if (count === 0) return;
-      if (highlighted) plot.select(highlighted, { preventEvent: true });
-      else plot.deselect({ preventEvent: true });
+      if (filtered) void Promise.resolve(plot.filter(filtered, { preventEvent: true } as never)).then(restore_highlight);
+      else void Promise.resolve(plot.unfilter({ preventEvent: true } as never)).then(restore_highlight);
+    },
+    filtered: (): number[] | null => (plot.get('isPointsFiltered') ? [...(plot.get('filteredPoints') as number[])] : null),
+    set_overlay(lines_over: Overlay[]) {
+      overlay = lines_over;
+      if (count) void draw_lines();
+    },
+    set_drag(mode: DragMode) {
+      plot.set({ mouseMode: mode === 'pan' ? 'panZoom' : 'lasso', lassoType: mode === 'box' ? 'rectangle' : 'freeform' } as never);
     },
     camera,
     set_camera(c: [number, number, number]) {

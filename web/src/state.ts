@@ -2,12 +2,33 @@
 // (JSON -> deflate-raw -> base64url, with a `version` field), so reloading or sharing the
 // URL restores the same view. ref: embedding-atlas viewer/src/utils/query_payload.ts
 
-export const STATE_VERSION = 1;
+// 2: curation (filters, highlight, sparsity, neighbours, goal). A version-1 URL still loads:
+// the fields it lacks take their defaults.
+export const STATE_VERSION = 2;
 
 export type Layer = 'taggrams' | 'embeddings' | 'moods';
 export type Method = 'original' | 'pca' | 'std-pca' | 'tsne' | 'umap';
 export type ViewMode = 'segments' | 'trajectories' | 'averages';
 export type AudioMode = 'hover' | 'click' | 'off';
+export type Metric = 'cosine' | 'euclidean';
+export type DragMode = 'pan' | 'lasso' | 'box';
+
+// Which tracks stay on the plot (all fields combine with AND; '' = no condition).
+export interface TrackFilter {
+  text: string;             // substring of title or file name, case-insensitive
+  artist: string;           // exact artist ('' = any)
+  album: string;            // exact album
+  genre: string;            // exact genre
+  year: string;             // "2009" or "2009-2011" (inclusive)
+  tags: string;             // "rock > 0.3, happy > 0.6": track means of tag/mood dims
+}
+
+// Emphasised without hiding the rest.
+export interface Highlight {
+  artist: string;           // '' = none
+  album: string;
+  track: number | null;     // one track (chosen by search)
+}
 
 export interface ViewState {
   version: number;          // STATE_VERSION of the writer
@@ -32,6 +53,21 @@ export interface ViewState {
   selected: number | null;  // selected track id
   camera: [number, number, number] | null; // target x, y (normalised coords), distance; null = fit
   advanced: boolean;        // the "advanced" fold is open
+  drag: DragMode;           // what a plain drag on the plot does (shift+drag always lassos)
+  filter: TrackFilter;
+  highlight: Highlight;
+  sparsity: number;         // show every k-th segment (1 = all); averages are not thinned
+  knnK: number;             // neighbours listed
+  knnMetric: Metric;
+  knnOf: [number, number] | null; // [track, segment] whose neighbours are shown (segment -1 = average)
+  goal: string;             // "+happy +electronic -vocals" or "happy:2 vocals:-1"
+  goalSpace: string;        // space of the goal's dims: '' = the tag space, or a space name
+  walkSteps: number;        // goal-guided walk length
+  taggram: 'tags' | 'moods'; // what the selected track's timeline shows
+}
+
+export function default_filter(): TrackFilter {
+  return { text: '', artist: '', album: '', genre: '', year: '', tags: '' };
 }
 
 export function default_state(): ViewState {
@@ -40,6 +76,8 @@ export function default_state(): ViewState {
     method: 'pca', origX: '0', origY: '1', log: false, pcX: 0, pcY: 1,
     perplexity: 30, learningRate: null, iterations: 1000, nNeighbors: 15, minDist: 0.1,
     view: 'segments', colour: 'track', audio: 'hover', selected: null, camera: null, advanced: false,
+    drag: 'pan', filter: default_filter(), highlight: { artist: '', album: '', track: null }, sparsity: 1,
+    knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, taggram: 'tags',
   };
 }
 
@@ -47,6 +85,8 @@ const LAYERS: readonly Layer[] = ['taggrams', 'embeddings', 'moods'];
 const METHODS: readonly Method[] = ['original', 'pca', 'std-pca', 'tsne', 'umap'];
 const VIEWS: readonly ViewMode[] = ['segments', 'trajectories', 'averages'];
 const AUDIO: readonly AudioMode[] = ['hover', 'click', 'off'];
+const METRICS: readonly Metric[] = ['cosine', 'euclidean'];
+const DRAGS: readonly DragMode[] = ['pan', 'lasso', 'box'];
 
 // Takes whatever a URL held and keeps only fields of the right type; anything else falls
 // back to the default, so an old or hand-edited URL never breaks the app.
@@ -81,6 +121,22 @@ export function sanitise_state(raw: unknown): ViewState {
   s.camera = Array.isArray(cam) && cam.length === 3 && cam.every((v) => typeof v === 'number' && Number.isFinite(v))
     ? [cam[0], cam[1], cam[2]] : null;
   s.advanced = r.advanced === true;
+  s.drag = one('drag', DRAGS) ?? s.drag;
+  const f = typeof r.filter === 'object' && r.filter !== null ? r.filter as Record<string, unknown> : {};
+  for (const k of Object.keys(s.filter) as Array<keyof TrackFilter>) if (typeof f[k] === 'string') s.filter[k] = f[k] as string;
+  const h = typeof r.highlight === 'object' && r.highlight !== null ? r.highlight as Record<string, unknown> : {};
+  if (typeof h.artist === 'string') s.highlight.artist = h.artist;
+  if (typeof h.album === 'string') s.highlight.album = h.album;
+  if (typeof h.track === 'number' && Number.isInteger(h.track)) s.highlight.track = h.track;
+  s.sparsity = Math.min(1000, Math.max(1, Math.round(num('sparsity') ?? 1)));
+  s.knnK = Math.min(200, Math.max(1, Math.round(num('knnK') ?? s.knnK)));
+  s.knnMetric = one('knnMetric', METRICS) ?? s.knnMetric;
+  const of = r.knnOf;
+  s.knnOf = Array.isArray(of) && of.length === 2 && of.every((v) => Number.isInteger(v)) ? [of[0], of[1]] : null;
+  s.goal = str('goal') ?? '';
+  s.goalSpace = str('goalSpace') ?? '';
+  s.walkSteps = Math.min(100, Math.max(1, Math.round(num('walkSteps') ?? s.walkSteps)));
+  s.taggram = r.taggram === 'moods' ? 'moods' : 'tags';
   return s;
 }
 

@@ -3,9 +3,9 @@
 // trajectories) and maps colour values to palette indices. Results go back as transferables.
 // ref: embedding-atlas worker/index.ts, regl-scatterplot's kdbush worker.
 import KDBush from 'kdbush';
-import { ApiError, stream_points, type Frame } from './api';
+import { ApiError, auth_headers, create_frame_reader, stream_points, type Frame } from './api';
 import { TRACK_PALETTE, TRAJECTORY_STOPS, VALUE_BINS } from './colour';
-import type { ColourRequest, FromWorker, PointsMessage, ToWorker, Trajectories } from './protocol';
+import type { ColourRequest, FilterRequest, FromWorker, PointsMessage, Threshold, ToWorker, Trajectories } from './protocol';
 
 const LINE_MIN_STEP = 2e-3;  // shorter steps are dropped: regl-line's miter joins explode on them
 const ARROW_LENGTH = 0.025;  // arrowhead at each line's end, normalised units
@@ -23,6 +23,9 @@ interface Dataset {     // the last final frame, kept for colouring
 let dataset: Dataset | null = null;
 let points_abort: AbortController | null = null;
 let colour_abort: AbortController | null = null;
+let filter_abort: AbortController | null = null;
+// Track means of one dim (the `original` projection of averages): "space|dim|tracks|seed" -> id -> mean.
+const means_cache = new Map<string, Promise<Map<number, number>>>();
 
 function post(message: FromWorker, transfer: Transferable[] = []) {
   (self as unknown as Worker).postMessage(message, transfer);
@@ -193,22 +196,26 @@ async function colour_points(msg: Extract<ToWorker, { type: 'colour' }>) {
   const abort = new AbortController();
   colour_abort = abort;
   let values: Float32Array | null = null;
+  const on_frame = (frame: Frame) => {
+    if (frame.header.kind !== 'final') return;
+    const xy = frame.arrays.xy as Float32Array | undefined;
+    const score = frame.arrays.score as Float32Array | undefined;
+    const value = (i: number) => (score ? score[i] : xy![2 * i]);
+    const track = frame.arrays.track as Int32Array;
+    const segment = frame.arrays.segment as Int32Array;
+    values = new Float32Array(n).fill(NaN);
+    const same = track.length === n && track.every((t, i) => t === data.track[i] && segment[i] === data.segment[i]);
+    if (same) {
+      for (let i = 0; i < n; i++) values[i] = value(i);
+    } else { // another space may hold other tracks: align by (track, segment)
+      const at = new Map<number, number>();
+      for (let i = 0; i < track.length; i++) at.set(track[i] * 1e6 + segment[i], value(i));
+      for (let i = 0; i < n; i++) values[i] = at.get(data.track[i] * 1e6 + data.segment[i]) ?? NaN;
+    }
+  };
   try {
-    await stream_points(request.query, msg.token, abort.signal, (frame) => {
-      if (frame.header.kind !== 'final') return;
-      const xy = frame.arrays.xy as Float32Array;
-      const track = frame.arrays.track as Int32Array;
-      const segment = frame.arrays.segment as Int32Array;
-      values = new Float32Array(n).fill(NaN);
-      const same = track.length === n && track.every((t, i) => t === data.track[i] && segment[i] === data.segment[i]);
-      if (same) {
-        for (let i = 0; i < n; i++) values[i] = xy[2 * i];
-      } else { // another space may hold other tracks: align by (track, segment)
-        const at = new Map<number, number>();
-        for (let i = 0; i < track.length; i++) at.set(track[i] * 1e6 + segment[i], xy[2 * i]);
-        for (let i = 0; i < n; i++) values[i] = at.get(data.track[i] * 1e6 + data.segment[i]) ?? NaN;
-      }
-    });
+    if (request.by === 'value') await stream_points(request.query, msg.token, abort.signal, on_frame);
+    else await stream_frames(request.url, msg.token, abort.signal, on_frame);
   } catch (e) {
     if (abort.signal.aborted) return;
     post({ type: 'error', id: msg.id, request: 'colour', message: (e as Error).message, status: e instanceof ApiError ? e.status : 0 });
@@ -229,9 +236,96 @@ async function colour_points(msg: Extract<ToWorker, { type: 'colour' }>) {
   post({ type: 'colours', id: msg.id, category, legend: { kind: 'value', label: request.label, min, max } }, [category.buffer]);
 }
 
+// Any endpoint answering frames like /api/points (/api/scores).
+async function stream_frames(url: string, token: string | null, signal: AbortSignal, on_frame: (f: Frame) => void) {
+  const response = await fetch(url, { headers: auth_headers(token), signal });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error ?? message; } catch { /* keep the status line */ }
+    throw new ApiError(message, response.status);
+  }
+  const reader = create_frame_reader(on_frame);
+  const body = response.body!.getReader();
+  for (;;) {
+    const { value, done } = await body.read();
+    if (done) break;
+    reader.push(value);
+  }
+  if (!reader.finished()) throw new ApiError(`${url}: the stream ended inside a frame`, 0);
+}
+
+// Small (one value a track) and shared by later filters, so never aborted.
+function track_means(t: Threshold, f: FilterRequest, token: string | null): Promise<Map<number, number>> {
+  const key = `${t.space}|${t.dim}|${f.tracks}|${f.seed}`;
+  let p = means_cache.get(key);
+  if (!p) {
+    p = (async () => {
+      const means = new Map<number, number>();
+      await stream_points({ space: t.space, tracks: f.tracks, seed: f.seed, granularity: 'averages', method: 'original', x: t.dim, y: t.dim },
+        token, new AbortController().signal, (frame) => {
+          if (frame.header.kind !== 'final') return;
+          const xy = frame.arrays.xy as Float32Array, track = frame.arrays.track as Int32Array;
+          for (let i = 0; i < track.length; i++) means.set(track[i], xy[2 * i]);
+        });
+      return means;
+    })();
+    p.catch(() => means_cache.delete(key));
+    means_cache.set(key, p);
+  }
+  return p;
+}
+
+function passes(v: number | undefined, t: Threshold): boolean {
+  if (v === undefined) return false;
+  return t.op === '>' ? v > t.value : t.op === '>=' ? v >= t.value : t.op === '<' ? v < t.value : v <= t.value;
+}
+
+async function filter_points(msg: Extract<ToWorker, { type: 'filter' }>) {
+  filter_abort?.abort();
+  const data = dataset;
+  if (!data) return;
+  const abort = new AbortController();
+  filter_abort = abort;
+  const f = msg.filter;
+  let means: Map<number, number>[];
+  try {
+    means = await Promise.all(f.thresholds.map((t) => track_means(t, f, msg.token)));
+  } catch (e) {
+    if (abort.signal.aborted) return;
+    post({ type: 'error', id: msg.id, request: 'filter', message: (e as Error).message, status: e instanceof ApiError ? e.status : 0 });
+    return;
+  }
+  if (abort.signal.aborted || dataset !== data) return;
+  // Per track (group ordinal) first: the conditions are per track.
+  const tracks_of_group = new Int32Array(data.groups);
+  for (let i = 0; i < data.track.length; i++) tracks_of_group[data.group[i]] = data.track[i];
+  const allowed = f.allowed ? new Set(f.allowed) : null;
+  const keep_group = new Uint8Array(data.groups);
+  for (let g = 0; g < data.groups; g++) {
+    const id = tracks_of_group[g];
+    keep_group[g] = (!allowed || allowed.has(id)) && f.thresholds.every((t, k) => passes(means[k].get(id), t)) ? 1 : 0;
+  }
+  const n = data.track.length;
+  const visible = new Int32Array(n);
+  let count = 0;
+  const seen = new Uint8Array(data.groups);
+  let tracks = 0;
+  for (let i = 0; i < n; i++) {
+    if (!keep_group[data.group[i]]) continue;
+    const s = data.segment[i];
+    if (f.sparsity > 1 && s >= 0 && s % f.sparsity !== 0) continue;
+    visible[count++] = i;
+    if (!seen[data.group[i]]) { seen[data.group[i]] = 1; tracks++; }
+  }
+  const all = count === n;
+  const out = all ? null : visible.slice(0, count);
+  post({ type: 'filter', id: msg.id, visible: out, tracks, points: count }, out ? [out.buffer] : []);
+}
+
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   if (msg.type === 'points') void load_points(msg);
   else if (msg.type === 'colour') void colour_points(msg);
-  else { points_abort?.abort(); colour_abort?.abort(); }
+  else if (msg.type === 'filter') void filter_points(msg);
+  else { points_abort?.abort(); colour_abort?.abort(); filter_abort?.abort(); }
 };

@@ -15,7 +15,7 @@ const ARCHITECTURES = [['musicnn', 'MusiCNN'], ['vgg', 'VGG']] as const;
 const DATASETS = [['msd', 'MSD'], ['mtt', 'MTT']] as const;
 const PCA_COMPONENTS_LISTED = 10;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & Record<string, unknown> = {}, ...children: (Node | string)[]) {
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & Record<string, unknown> = {}, ...children: (Node | string)[]) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (k.startsWith('data-') || k === 'list' || k === 'for') node.setAttribute(k, String(v));
@@ -25,11 +25,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return node;
 }
 
-function row(label: string, ...children: (Node | string)[]) {
+export function row(label: string, ...children: (Node | string)[]) {
   return el('div', { className: 'row' }, el('span', { className: 'label' }, label), ...children);
 }
 
-function options(select: HTMLSelectElement, items: Array<[string, string, boolean?]>) {
+export function options(select: HTMLSelectElement, items: Array<[string, string, boolean?]>) {
   const wanted = items.map(([v, t, d]) => `${v}\u0000${t}\u0000${d ? 1 : 0}`).join('\u0001');
   if (select.dataset.items === wanted) return;
   select.dataset.items = wanted;
