@@ -136,7 +136,25 @@ const std::vector<std::string> kMigrations = {
     "  PRIMARY KEY (space_id, granularity, metric, chunk),"
     "  FOREIGN KEY (space_id, granularity, metric) REFERENCES knn_indexes(space_id, granularity, metric) ON DELETE CASCADE"
     ");",
+    // 2 -> 3: listening-test answers (store/listening.h). Additive only (a new table), so
+    // read-only connections still open version-2 files (kOldestReadOnlyVersion). No foreign
+    // keys: answers are experimental data and must outlive a track's re-analysis or removal.
+    "CREATE TABLE listening_answers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  created_at INTEGER NOT NULL,"
+    "  listener TEXT NOT NULL DEFAULT '',"
+    "  reference_track INTEGER NOT NULL,"
+    "  reference_segment INTEGER NOT NULL CHECK (reference_segment >= 0),"
+    "  candidates TEXT NOT NULL,"
+    "  chosen_index INTEGER NOT NULL CHECK (chosen_index >= 0)"
+    ");",
 };
+
+// Read-only connections open files at this version or newer (and at most the current one).
+// Every migration after it only adds tables, and each reader of such a table treats it as
+// absent = empty, so e.g. `tagscape serve` keeps working on a file it may not write. Set it
+// to the new current version when a migration changes or drops anything existing.
+constexpr int kOldestReadOnlyVersion = 2;
 
 int64_t now_unix_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -303,6 +321,7 @@ void SqliteCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 const std::vector<std::string>& schema_migrations() { return kMigrations; }
 int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+int oldest_read_only_schema_version() { return kOldestReadOnlyVersion; }
 
 Store open_store(const std::string& path, OpenMode mode) {
   namespace fs = std::filesystem;
@@ -339,7 +358,7 @@ Store open_store(const std::string& path, OpenMode mode) {
     throw Error(path + ": schema version " + std::to_string(version) + " is newer than this tagscape supports (" +
                 std::to_string(current_schema_version()) + "); upgrade tagscape");
   if (read_only && fresh) throw Error(path + ": not a tagscape collection (empty database)");
-  if (read_only && version < current_schema_version())
+  if (read_only && version < kOldestReadOnlyVersion)
     throw Error(path + ": schema version " + std::to_string(version) + " is older than this tagscape's (" +
                 std::to_string(current_schema_version()) + "); open it read-write (tagscape analyze) to upgrade it");
 

@@ -19,8 +19,10 @@
 // SQLite itself never reads out of bounds on a corrupt file (SQLITE_CORRUPT), and every
 // blob is size-checked before it is interpreted, so corrupt input is an Error, not a crash.
 //
-// FILE FORMAT (schema version 1; PRAGMA application_id = 0x54475343 'TGSC',
+// FILE FORMAT (schema version 3; PRAGMA application_id = 0x54475343 'TGSC',
 // PRAGMA user_version = schema version, page size 16 KiB). All blobs little-endian.
+// Version 1 made meta..vectors; 2 added space_generations..knn_index_chunks (+ triggers);
+// 3 added listening_answers.
 //
 //   table     column          type     meaning / invariant
 //   --------  --------------  -------  ----------------------------------------------------
@@ -54,6 +56,37 @@
 //             data            BLOB     float32 [tracks.segment_count, spaces.dims], row-major
 //   index vectors_by_space(space_id, track_id) — bulk read of one space in track order.
 //
+//   schema 2 (store/projection_cache.h has the details):
+//   space_generations  space_id  INTEGER  PK, -> spaces.id (ON DELETE CASCADE)
+//                      generation INTEGER change counter of the space's vectors; no row = 0.
+//                                         Bumped by triggers: vectors_insert/update/delete_
+//                                         bumps_generation (that space), track_status_bumps_
+//                                         generations (every space, on a status change)
+//   projection_cache   key       TEXT PK  canonical projection request (projection/cache.h)
+//                      space_id  INTEGER  -> spaces.id (ON DELETE CASCADE)
+//                      generation INTEGER the space's generation when computed (stale after)
+//                      n, out_dims INTEGER layout rows (>= 0), columns (> 0)
+//                      coords    BLOB     float32 [n, out_dims]
+//                      explained_variance, explained_variance_ratio  BLOB  float32 [out_dims] or empty
+//                      track_ids BLOB     int64 [n];  segment_index BLOB int32 [n] (-1 = average)
+//                      compute_s REAL     seconds it took;  created_at INTEGER Unix seconds
+//   knn_indexes        (space_id, granularity, metric) PK  'segments'|'averages', 'cosine'|'euclidean'
+//                      generation INTEGER space generation at build;  params TEXT build params
+//                      n, dims   INTEGER  points (>= 0), values per point (> 0)
+//                      track_ids, segment_index  BLOB  int64 [n], int32 [n]: row -> track/segment
+//                      graph_bytes INTEGER, graph_xxh64 TEXT  size and XXH64 of the hnswlib bytes
+//   knn_index_chunks   (space_id, granularity, metric, chunk) PK, -> knn_indexes (ON DELETE CASCADE)
+//                      data      BLOB     hnswlib saveIndex bytes, 64 MiB pieces in chunk order
+//
+//   schema 3 (store/listening.h):
+//   listening_answers  id        INTEGER  rowid, the answer id
+//                      created_at INTEGER Unix seconds when stored
+//                      listener  TEXT     free name given by the listener, '' = anonymous
+//                      reference_track INTEGER  track id (no FK: answers outlive tracks)
+//                      reference_segment INTEGER  >= 0, segment index within that track
+//                      candidates TEXT    JSON [{"track":id,"segment":s,"spaces":["name",..]},..]
+//                      chosen_index INTEGER >= 0, index into candidates of the one picked
+//
 // Size and speed (bench/store_bench, 2-core Zen 5, page cache warm): 1.34 MB per audio
 // hour for taggrams(50) + embeddings(200) at 3 s segments (payload 1.20 MB; the rest is
 // partly-filled 16 KiB overflow pages); commit_track 0.4-0.9 ms per 60-segment track;
@@ -65,6 +98,10 @@
 // Migrations: schema_migrations()[i] is the SQL that takes version i to i + 1. To change
 // the schema append one string to the list in store.cpp (never edit an old one). A file
 // whose version is newer than schema_migrations().size() is refused with an Error.
+// Read-only connections cannot migrate, so they accept any version from
+// oldest_read_only_schema_version() to the current one: the migrations after that version
+// only ADD tables, and every reader of an added table treats a missing table as empty.
+// A migration that changes or drops anything existing must raise that version to itself.
 #pragma once
 
 #include <cstdint>
@@ -92,7 +129,7 @@ struct Store {
 enum class OpenMode {
   create,     // read-write; create the file if missing; migrate older schemas forward
   existing,   // read-write; the file must exist; migrate older schemas forward
-  read_only,  // never writes; the file must exist and be at the current schema version
+  read_only,  // never writes; the file must exist, at oldest_read_only_schema_version()..current
 };
 
 // Opens (or creates) a collection file and brings its schema to the current version,
@@ -100,7 +137,7 @@ enum class OpenMode {
 // it is missing (existing/read_only), not an SQLite database, an SQLite database of
 // another application, corrupt (its tables unreadable), locked beyond the busy timeout,
 // or its schema version is newer than this binary supports:
-//   "<path>: schema version 7 is newer than this tagscape supports (1); upgrade tagscape".
+//   "<path>: schema version 7 is newer than this tagscape supports (3); upgrade tagscape".
 // An empty (0-byte) file is treated as a new collection in create/existing mode.
 Store open_store(const std::string& path, OpenMode mode = OpenMode::create);
 
@@ -110,6 +147,9 @@ void close_store(Store& store);
 // The migration list (index i takes version i to i+1) and the version this binary writes.
 const std::vector<std::string>& schema_migrations();
 int current_schema_version();
+// The oldest version a read-only connection opens (see Migrations above); older files need
+// one read-write open (e.g. `tagscape analyze`) to be upgraded.
+int oldest_read_only_schema_version();
 
 // Runs PRAGMA integrity_check over the whole file (slow: reads every page).
 // Returns the problems found; empty means the file is intact.
