@@ -896,6 +896,7 @@ window.__tagscape = {
   point: (i: number) => (current?.track ? { track: current.track[i], segment: current.segment![i], at: scatter.screen_position(i) } : null),
   plays: () => player.history(),
   // Curation hooks (tests/curate.test.mjs).
+  hovered: () => (hovered >= 0 && current?.track ? { index: hovered, track: current.track[hovered], segment: current.segment![hovered] } : null),
   space: () => resolve_space(state).space?.name ?? null,
   stop_audio: () => { player.stop(); stop_tracks(); },
   highlighted: () => scatter.highlighted(),

@@ -78,9 +78,24 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
   plot.subscribe('pointOut', (i: number) => events.pointout(i));
-  plot.subscribe('select', ({ points }: { points: number[] }) => { if (!lassoing) events.select(points.length ? points[0] : null); });
+  plot.subscribe('select', ({ points }: { points: number[] }) => {
+    if (lassoing) return;
+    clicks++; // answered: no highlight restore
+    events.select(points.length ? points[0] : null);
+  });
   plot.subscribe('deselect', () => { if (!lassoing) events.select(null); });
   plot.subscribe('lassoStart', () => { lassoing = true; });
+  // regl-scatterplot publishes 'select' only when the selection changes, and our highlight
+  // *is* its selection: a click on the one highlighted point (an average) would go unheard.
+  // So the selection is emptied quietly just before its click handler runs (capture phase on
+  // the parent); when the click picked nothing, the highlight comes back.
+  let clicks = 0;
+  canvas.parentElement!.addEventListener('click', (e) => {
+    if (e.target !== canvas || count === 0 || lassoing) return;
+    const click = ++clicks;
+    plot.deselect({ preventEvent: true });
+    setTimeout(() => { if (click === clicks && !lassoing) restore_highlight(); }, 120);
+  }, { capture: true });
   // regl-scatterplot selected the points inside the lasso just before this event (it skips
   // filtered-out points); the app decides what to emphasise, so its own highlight comes back.
   plot.subscribe('lassoEnd', () => {

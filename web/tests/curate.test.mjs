@@ -208,6 +208,15 @@ describe('curation', { skip: skip ?? false }, () => {
     return p;
   }
 
+  // A point drawn inside the canvas (a portrait plot cuts the normalised square's sides),
+  // the `nth` such in index order.
+  async function visible_point(nth = 0) {
+    const box = await page.locator('#canvas').boundingBox();
+    const inside = (await all_points(page)).filter((p) => p.x > 12 && p.x < box.width - 12 && p.y > 12 && p.y < box.height - 12);
+    assert.ok(inside.length > 0, 'no point inside the canvas');
+    return inside[Math.min(nth, inside.length - 1)].i;
+  }
+
   const listed_neighbours = () => page.$$eval('#neighbours-list li', (l) => l.map((li) => ({
     track: Number(li.dataset.track), segment: Number(li.dataset.segment), distance: Number(li.dataset.distance) })));
 
@@ -232,10 +241,14 @@ describe('curation', { skip: skip ?? false }, () => {
 
   test('neighbours: click a segment -> its k nearest in the full space as /api/knn says, highlighted, metric and k in the UI, played in a row', async () => {
     const n = await page.evaluate(() => window.__tagscape.points());
-    const target = await click_point(Math.floor(n / 3));
+    const target = await click_point(await visible_point(Math.floor(n / 3)));
     await page.waitForSelector('#neighbours:not([hidden]) #neighbours-list li', { timeout: 15000 });
     let s = await state();
-    assert.deepEqual(s.knnOf, [target.track, target.segment]);
+    // Points may overlap: the click picks one of those under the pointer.
+    const picked = await page.evaluate(([t, seg]) => window.__tagscape.point(window.__tagscape.point_index(t, seg)), s.knnOf);
+    assert.ok(Math.hypot(picked.at[0] - target.at[0], picked.at[1] - target.at[1]) < 8, 'the clicked point is the query');
+    target.track = s.knnOf[0];
+    target.segment = s.knnOf[1];
     await expect_neighbours_of(target.track, target.segment, s.knnK, 'cosine');
     await plot_pixels(page, shot('02-neighbours'));
     // Metric and k from the controls.
@@ -258,12 +271,69 @@ describe('curation', { skip: skip ?? false }, () => {
 
   test('neighbours of a track average in the averages view', async () => {
     await change(page, () => page.selectOption('#view', 'averages'));
-    const target = await click_point(1);
+    const target = await click_point(await visible_point(1));
     assert.equal(target.segment, -1);
-    await page.waitForFunction((t) => JSON.stringify(window.__tagscape.state().knnOf) === JSON.stringify([t, -1]), target.track);
+    // Average circles overlap: the click picks whichever is on top there; it must be an average.
+    await page.waitForFunction(() => window.__tagscape.state().knnOf?.[1] === -1, null, { timeout: 10000 });
     const s = await state();
-    await expect_neighbours_of(target.track, -1, s.knnK, s.knnMetric);
+    await expect_neighbours_of(s.knnOf[0], -1, s.knnK, s.knnMetric);
     await change(page, () => page.selectOption('#view', 'segments'));
+  });
+
+  test('taggram: the selected track\'s top tags over time; a cell click plays the track from that segment; playhead; hovered segment', async () => {
+    const n = await page.evaluate(() => window.__tagscape.points());
+    const target = await click_point(await visible_point(Math.floor((2 * n) / 3)));
+    // (The click may pick another point under the pointer: the selected track is what counts.)
+    await page.waitForFunction(() => window.__tagscape.state().knnOf?.[1] >= 0);
+    const id = (await state()).selected;
+    assert.equal(id, (await state()).knnOf[0]);
+    await page.waitForFunction(() => window.__tagscape.taggram().rows.length > 0, null, { timeout: 15000 });
+    // Rows: the dims with the highest track mean, top first, as the track's vectors say.
+    const space = await page.evaluate(() => window.__tagscape.space());
+    const vectors = (await api(`/api/tracks/${id}/vectors?space=${encodeURIComponent(space)}`)).body;
+    const summary = (await api('/api/summary')).body;
+    const names = summary.spaces.find((sp) => sp.name === space).dim_names;
+    const means = names.map((name, d) => [name, vectors.values.reduce((sum, row) => sum + row[d], 0) / vectors.segments]);
+    means.sort((a, b) => b[1] - a[1]);
+    const rows = (await page.evaluate(() => window.__tagscape.taggram())).rows;
+    assert.deepEqual(rows, means.slice(0, rows.length).map(([name]) => name));
+    assert.equal(rows.length, Math.min(16, names.length));
+    const canvas = page.locator('#taggram-canvas');
+    await canvas.screenshot({ path: shot('03-taggram') });
+    await page.screenshot({ path: shot('03-page') });
+    // Click the cell of segment s: the whole track's audio starts at segment_times[s][0].
+    const detail = (await api(`/api/tracks/${id}`)).body;
+    const s = Math.min(3, detail.segments - 1);
+    const cell = await page.evaluate((k) => window.__tagscape.taggram_cell(k, 2), s);
+    const request = page.waitForRequest((r) => new RegExp(`/api/audio/${id}(\\?|$)`).test(r.url()), { timeout: 15000 });
+    await canvas.click({ position: { x: cell[0], y: cell[1] } });
+    await request;
+    await page.waitForFunction(() => { const a = document.getElementById('track-audio'); return !a.paused && a.currentTime > 0; }, null, { timeout: 15000 });
+    const start = detail.segment_times[s][0];
+    const at = await page.evaluate(() => document.getElementById('track-audio').currentTime);
+    assert.ok(at >= start - 0.05 && at < start + 2, `audio at ${at} s, segment ${s} starts at ${start} s`);
+    // The playhead sits in that segment's column.
+    const head = await page.evaluate(() => window.__tagscape.taggram().playhead_x);
+    const cw = (await page.evaluate((k) => window.__tagscape.taggram_cell(k + 1)[0] - window.__tagscape.taggram_cell(k)[0], s));
+    assert.ok(head >= cell[0] - cw / 2 - 1 && head <= cell[0] + cw * 1.5, `playhead at ${head}, cell ${s} centred at ${cell[0]}`);
+    await page.evaluate(() => document.getElementById('track-audio').pause());
+    // Hovering a cell marks its segment; hovering a point of the track on the plot marks its segment.
+    const cell1 = await page.evaluate(() => window.__tagscape.taggram_cell(1, 0));
+    await canvas.hover({ position: { x: cell1[0], y: cell1[1] } });
+    assert.equal((await page.evaluate(() => window.__tagscape.taggram())).hovered, 1);
+    const k = await page.evaluate(([t, seg]) => window.__tagscape.point_index(t, seg), [id, Math.min(2, detail.segments - 1)]);
+    const box = await page.locator('#canvas').boundingBox();
+    const p = await page.evaluate((i) => window.__tagscape.point(i), k);
+    await page.mouse.move(box.x + p.at[0] + 15, box.y + p.at[1] + 15);
+    await page.mouse.move(box.x + p.at[0], box.y + p.at[1], { steps: 3 });
+    await page.waitForFunction(() => window.__tagscape.taggram().hovered !== 1, null, { timeout: 5000 });
+    const hovered = (await page.evaluate(() => window.__tagscape.taggram())).hovered;
+    const under = await page.evaluate(() => window.__tagscape.hovered());
+    assert.equal(hovered, under.segment, 'the hovered point\'s segment is marked');
+    // Moods instead of tags.
+    await page.selectOption('#taggram-kind', 'moods');
+    await page.waitForFunction(() => window.__tagscape.taggram().rows.includes('happy'), null, { timeout: 15000 });
+    assert.equal((await state()).taggram, 'moods');
   });
 
   test('no console errors, page errors or failed requests in the whole session', () => {
