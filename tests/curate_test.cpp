@@ -66,6 +66,20 @@ Space tag_space() {
   return tags;
 }
 
+Fixture& fixture();
+
+// Removes the fixture's folder after the last test (the server may still hold the file open: fine on POSIX).
+struct RemoveFixtureDir : ::testing::Environment {
+  void TearDown() override {
+    if (fixture_created()) fs::remove_all(fixture().dir);
+  }
+  static bool& fixture_created() {
+    static bool created = false;
+    return created;
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kRemoveFixtureDir = ::testing::AddGlobalTestEnvironment(new RemoveFixtureDir);
+
 Fixture& fixture() {
   static Fixture* f = [] {
     auto* f = new Fixture;
@@ -113,6 +127,7 @@ Fixture& fixture() {
     }
     f->untagged = f->ids.back();
     close_store(store);
+    RemoveFixtureDir::fixture_created() = true;
     return f;
   }();
   return *f;
