@@ -403,14 +403,15 @@ void handle_scores(Server& server, const httplib::Request& req, httplib::Respons
   std::lock_guard compute(server.compute_mutex);
   const PointSet points = select_or_throw(store.store, request);
   const std::vector<float> scores = point_scores(store.store, goal, points);
-  json header = {{"kind", "scores"}, {"n", points.n}, {"goal", goal_json(goal)}, {"goal_space", goal.space.name},
-                 {"min", nullptr}, {"max", nullptr}};
+  float lo = INFINITY, hi = -INFINITY;
   int64_t missing = 0;
   for (float s : scores) {
-    if (std::isnan(s)) { ++missing; continue; }
-    if (header["min"].is_null() || s < header["min"].get<float>()) header["min"] = s;
-    if (header["max"].is_null() || s > header["max"].get<float>()) header["max"] = s;
+    missing += std::isnan(s);
+    if (!std::isnan(s)) lo = std::min(lo, s), hi = std::max(hi, s);
   }
+  const bool any = missing < points.n;
+  json header = {{"kind", "scores"}, {"n", points.n}, {"goal", goal_json(goal)}, {"goal_space", goal.space.name},
+                 {"min", any ? json(lo) : json(nullptr)}, {"max", any ? json(hi) : json(nullptr)}};
   header["missing"] = missing;
   std::vector<int32_t> track(points.track_ids.begin(), points.track_ids.end());  // ids are <= INT32_MAX
   const FrameArray arrays[] = {{"score", "f32", scores.data(), scores.size()},
