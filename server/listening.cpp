@@ -194,7 +194,10 @@ void handle_trial(Server& server, const httplib::Request& req, httplib::Response
 
 [[noreturn]] void bad_field(const std::string& field, const std::string& why) { throw RequestError(400, field + ": " + why); }
 
+// A value as it appears in an error message; containers by type only (a deeply nested
+// body must not be walked recursively).
 std::string shown(const json& value) {
+  if (value.is_structured()) return std::string("an ") + value.type_name();
   const std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   return text.size() <= 64 ? text : text.substr(0, 64) + "...";
 }
