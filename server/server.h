@@ -11,7 +11,8 @@
 // /api request must carry `Authorization: Bearer TOKEN` or `?token=TOKEN` (401 otherwise).
 // Requests name tracks by id, never by path, so nothing outside the collection's own files
 // and the web app directory is ever opened. Every parameter is validated (400 JSON naming
-// it); request bodies are refused above kMaxRequestBodyBytes (no endpoint takes a body);
+// it); request bodies are refused above kMaxRequestBodyBytes (only POST
+// /api/listening/answers takes one: JSON, each field validated, 400 naming it);
 // responses are bounded (points: kMaxPoints, whole-track audio: kMaxWholeTrackSeconds).
 // Every response carries kContentSecurityPolicy, X-Content-Type-Options: nosniff,
 // X-Frame-Options: DENY and Referrer-Policy: no-referrer.
@@ -19,7 +20,9 @@
 // Threads: httplib's pool (ServerOptions::threads workers) runs handlers concurrently;
 // each handler borrows its own read-only SQLite connection from a small pool (a Store is
 // one connection, one thread at a time). The collection may be written by `tagscape
-// analyze` meanwhile (WAL: readers see the last committed state).
+// analyze` meanwhile (WAL: readers see the last committed state). The few writes (kNN
+// indexes, listening answers) open a read-write connection per request; on a file this
+// process may not write they fall back (kNN: built in memory) or answer 409 (answers).
 #pragma once
 
 #include <cstddef>
