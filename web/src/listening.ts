@@ -5,7 +5,7 @@
 // results below refresh. Spaces, seed and listener live in the URL hash (listening/hash.ts).
 import { ApiError, get_summary, get_tracks, token_from_url, type SpaceInfo, type Summary, type Track } from './api';
 import { create_audio_player } from './audio';
-import { answer_of, answers_csv_url, get_results, get_trial, post_answer, type Results, type Trial } from './listening/api';
+import { MAX_TRIAL_SPACES, answer_of, answers_csv_url, get_results, get_trial, post_answer, type Results, type Trial } from './listening/api';
 import { format_hash, next_seed, parse_hash, random_seed, type ListeningState } from './listening/hash';
 import { render_results } from './listening/results';
 import { format_time } from './ui/tooltip';
@@ -86,11 +86,22 @@ function render_spaces() {
     box.value = s.name;
     box.checked = checked.includes(s.name);
     box.addEventListener('change', on_spaces_changed);
-    label.title = `${s.name}: ${s.dims} dimensions`;
+    box.dataset.title = `${s.name}: ${s.dims} dimensions`;
     const name = document.createElement('span');
     name.textContent = `${s.model} · ${s.kind}`;
     label.append(box, name);
     root.append(label);
+  }
+  limit_spaces();
+}
+
+// The server compares at most MAX_TRIAL_SPACES spaces: once that many are checked, the others wait.
+function limit_spaces() {
+  const boxes = [...$('spaces').querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
+  const full = boxes.filter((b) => b.checked).length >= MAX_TRIAL_SPACES;
+  for (const b of boxes) {
+    b.disabled = full && !b.checked;
+    b.parentElement!.title = b.disabled ? `At most ${MAX_TRIAL_SPACES} spaces per trial: uncheck one first` : b.dataset.title ?? '';
   }
 }
 
@@ -98,6 +109,7 @@ function on_spaces_changed() {
   const chosen = [...$('spaces').querySelectorAll<HTMLInputElement>('input[type=checkbox]')]
     .filter((b) => b.checked).map((b) => b.value);
   state.spaces = chosen;
+  limit_spaces();
   save_hash();
   if (chosen.length < 2) {
     trial_generation++; // drop a trial still loading for the old choice
@@ -130,7 +142,7 @@ async function load_trial() {
     if (generation !== trial_generation) return;
     trial = t;
     if (!state.spaces) {
-      const used = new Set(t.candidates.flatMap((c) => c.spaces));
+      const used = new Set(t.spaces ?? t.candidates.flatMap((c) => c.spaces));
       default_spaces = listening_spaces().map((s) => s.name).filter((n) => used.has(n));
       render_spaces();
     }
@@ -142,8 +154,10 @@ async function load_trial() {
     render_trial();
     const message = (e as Error).message;
     if (e instanceof ApiError && e.status === 409) {
-      const commands = analyze_commands();
-      show_message(`No trial: ${message}${commands.length ? ' Analyse more models, e.g.:' : ''}`, commands.slice(0, 2));
+      // The server names the command that fixes it in backticks; shown as a copyable line.
+      const named = [...message.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      const commands = named.length ? named : analyze_commands().slice(0, 2);
+      show_message(`No trial: ${message.replace(/`/g, '')}${named.length || !commands.length ? '' : '. Analyse more models, e.g.:'}`, commands);
     } else if (e instanceof ApiError && e.status === 401) {
       show_message(`The server needs its token: open this page with the ?token=… the server printed. (${message})`);
     } else {

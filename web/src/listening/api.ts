@@ -16,6 +16,7 @@ export interface Candidate extends SegmentRef {
 
 export interface Trial {
   seed: number;                 // the seed that drew this reference
+  spaces?: string[];            // the compared spaces (the server's default set when none were asked for)
   reference: SegmentRef;
   candidates: Candidate[];      // 2..4, in presentation order (labelled A, B, ...)
 }
@@ -39,6 +40,9 @@ export interface Results {
   answers: number;              // stored answers in total
   spaces: SpaceResult[];
 }
+
+// At most this many spaces per trial (API.md: `spaces` takes 2..4 names).
+export const MAX_TRIAL_SPACES = 4;
 
 // spaces: null = the server's default set.
 export function trial_url(spaces: string[] | null, seed: number): string {
