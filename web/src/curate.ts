@@ -27,16 +27,19 @@ export function parse_goal(text: string): { goal: Goal; problem: string | null }
 }
 
 // "rock > 0.3, happy >= 0.6" -> thresholds; each name is looked up in the given spaces
-// (first match wins: tags, then moods).
-export function parse_thresholds(text: string, spaces: Array<{ name: string; dims: string[] }>):
+// (first match wins: tags, then moods; "mood:happy" / "tag:happy" choose).
+export function parse_thresholds(text: string, spaces: Array<{ name: string; dims: string[]; is_moods: boolean }>):
   { thresholds: Threshold[]; problem: string | null } {
   const thresholds: Threshold[] = [];
   const parts = text.split(/,|\band\b/).map((p) => p.trim()).filter(Boolean);
   for (const part of parts) {
     const m = /^(.+?)\s*(>=|<=|>|<)\s*([+-]?\d*\.?\d+)$/.exec(part);
     if (!m) return { thresholds: [], problem: `cannot read "${part}" (write e.g. rock > 0.3)` };
-    const dim = m[1].trim();
-    const space = spaces.find((s) => s.dims.includes(dim)) ?? spaces.find((s) => s.dims.some((d) => d.toLowerCase() === dim.toLowerCase()));
+    // "mood:happy" / "tag:happy" pick the space when both name a dim alike (MSD has a "happy" tag).
+    const prefixed = /^(tag|mood):\s*(.+)$/i.exec(m[1].trim());
+    const dim = prefixed ? prefixed[2] : m[1].trim();
+    const among = prefixed ? spaces.filter((s) => s.is_moods === (prefixed[1].toLowerCase() === 'mood')) : spaces;
+    const space = among.find((s) => s.dims.includes(dim)) ?? among.find((s) => s.dims.some((d) => d.toLowerCase() === dim.toLowerCase()));
     if (!space) return { thresholds: [], problem: `no tag or mood named "${dim}"` };
     const name = space.dims.find((d) => d === dim) ?? space.dims.find((d) => d.toLowerCase() === dim.toLowerCase())!;
     thresholds.push({ space: space.name, dim: name, op: m[2] as Threshold['op'], value: Number(m[3]) });

@@ -61,6 +61,7 @@ let knn_key = '';
 let neighbours: Neighbour[] | null = null;
 let neighbours_problem: string | null = null;
 let neighbour_playing = -1;
+let latest_emphasis: 'highlight' | 'neighbours' = 'neighbours'; // the later one wins
 let walk: { goal: string; walk: Walk | null; problem: string | null } | null = null;
 const sequence: { tracks: number[]; at: number; plays: number[] } = { tracks: [], at: -1, plays: [] };
 
@@ -304,7 +305,11 @@ function apply(before: ViewState | null) {
     request_neighbours();
   }
   if (!before || before.selected !== state.selected || before.taggram !== state.taggram) void show_selected();
-  if (before && before.highlight !== state.highlight) highlight_track(null);
+  if (before && before.highlight !== state.highlight) {
+    latest_emphasis = 'highlight';
+    highlight_track(null);
+  }
+  if (before && before.knnOf !== state.knnOf) latest_emphasis = 'neighbours';
   sync_curate();
   save_url();
 }
@@ -452,9 +457,10 @@ function emphasis(): number[] | null {
   if (!current?.by_group) return null;
   if (selection?.length) return selection;
   const near = neighbour_points();
-  if (near) return near;
   const h = state.highlight;
-  if (h.artist || h.album || h.track !== null) {
+  const highlighting = !!(h.artist || h.album || h.track !== null);
+  if (near && (!highlighting || latest_emphasis === 'neighbours')) return near;
+  if (highlighting) {
     const out: number[] = [];
     const ids = current.group_tracks!;
     for (let g = 0; g < ids.length; g++) {
@@ -723,11 +729,11 @@ sequence_audio.addEventListener('ended', next_track);
 function request_filter() {
   if (!current?.track) return;
   const { space } = resolve_space(state);
-  const parsed = parse_thresholds(state.filter.tags, named_spaces(state, space).map((sp) => ({ name: sp.name, dims: sp.dim_names })));
-  filter_problem = parsed.problem;
+  const parsed = parse_thresholds(state.filter.tags, named_spaces(state, space).map((sp) => ({ name: sp.name, dims: sp.dim_names, is_moods: sp.kind === 'moods' })));
   const key = JSON.stringify([data_key, state.filter, state.sparsity]);
   if (key === filter_key) return;
   filter_key = key;
+  filter_problem = parsed.problem; // (a failed request's message stays until the filter changes)
   filter_id++;
   const active = metadata_filter_active(state.filter) || parsed.thresholds.length > 0 || state.sparsity > 1;
   if (!active) {

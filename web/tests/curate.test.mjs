@@ -336,6 +336,115 @@ describe('curation', { skip: skip ?? false }, () => {
     assert.equal((await state()).taggram, 'moods');
   });
 
+  // Point indices of the tracks passing `keep(track)` (and segment test), ascending.
+  async function indices_where(keep_track, keep_segment = () => true) {
+    const points = await all_points(page);
+    return points.filter((p) => keep_track(p.track) && keep_segment(p.segment)).map((p) => p.i);
+  }
+  const filtered = async () => page.evaluate(() => window.__tagscape.filtered());
+  const wait_filtered = async (want, p = page) => {
+    try {
+      await p.waitForFunction((w) => JSON.stringify(window.__tagscape.filtered()) === JSON.stringify(w), want, { timeout: 10000 });
+    } catch {
+      assert.fail(`${JSON.stringify(await p.evaluate(() => window.__tagscape.state().filter))}: shown points ${JSON.stringify(await p.evaluate(() => window.__tagscape.filtered()))}, expected ${JSON.stringify(want)}; ${await p.textContent('#filter-count')} ${await p.textContent('#filter-problem')}`);
+    }
+  };
+
+  test('filter by metadata, tag/mood thresholds (track means) and sparsity; counts live; highlight without filtering; all in the URL', async () => {
+    await page.evaluate(() => window.__tagscape.stop_audio());
+    const list = (await api('/api/tracks')).body;
+    const meta = new Map(list.map((t) => [t.id, t]));
+    const unfiltered = await plot_pixels(page);
+    // Artist.
+    await page.selectOption('#filter-artist', 'Synth');
+    let want = await indices_where((t) => meta.get(t).artist === 'Synth');
+    await wait_filtered(want);
+    assert.match(await page.textContent('#filter-count'), new RegExp(`^1 of ${collection.tracks} tracks · ${want.length} of \\d+ points`));
+    const one = await plot_pixels(page, shot('04-filter-artist'));
+    assert.ok(one.lit < unfiltered.lit, `filtered plot lights fewer pixels (${one.lit} vs ${unfiltered.lit})`);
+    await page.selectOption('#filter-artist', '');
+    await wait_filtered(null);
+    // Text over title and file, live while typing.
+    await page.fill('#filter-text', 'solips');
+    want = await indices_where((t) => /solips/i.test(meta.get(t).title + meta.get(t).file));
+    await wait_filtered(want);
+    assert.match(await page.textContent('#filter-count'), /^2 of 5 tracks/);
+    // Year range on top (AND).
+    await page.fill('#filter-year', '2010-2011');
+    await page.press('#filter-year', 'Enter');
+    want = await indices_where((t) => /solips/i.test(meta.get(t).title + meta.get(t).file) && meta.get(t).year >= 2010);
+    await wait_filtered(want);
+    await page.fill('#filter-text', '');
+    await page.fill('#filter-year', '');
+    await page.press('#filter-year', 'Enter');
+    await wait_filtered(null);
+    // Thresholds on track means: a tag and a mood, cut between the tracks' values.
+    const summary = (await api('/api/summary')).body;
+    const tag_space = summary.spaces.find((sp) => sp.name === 'msd-musicnn-1/taggrams');
+    const mood_space = summary.spaces.find((sp) => sp.name === summary.moods.space);
+    const mean = async (id, space, dim) => {
+      const v = (await api(`/api/tracks/${id}/vectors?space=${encodeURIComponent(space.name)}`)).body;
+      const d = space.dim_names.indexOf(dim);
+      return v.values.reduce((sum, row) => sum + row[d], 0) / v.segments;
+    };
+    const cut = (values) => { const s = [...values].sort((a, b) => a - b); return (s[1] + s[2]) / 2; };
+    const rock = new Map(), happy = new Map();
+    for (const t of list) { rock.set(t.id, await mean(t.id, tag_space, 'rock')); happy.set(t.id, await mean(t.id, mood_space, 'happy')); }
+    const rock_cut = cut(rock.values());
+    await page.fill('#filter-tags', `rock > ${rock_cut.toFixed(6)}`);
+    await page.press('#filter-tags', 'Enter');
+    want = await indices_where((t) => rock.get(t) > Number(rock_cut.toFixed(6)));
+    await wait_filtered(want);
+    const happy_cut = cut(happy.values());
+    // (MSD has a "happy" tag too: the prefix picks the mood.)
+    await page.fill('#filter-tags', `rock > ${rock_cut.toFixed(6)}, mood:happy <= ${happy_cut.toFixed(6)}`);
+    await page.press('#filter-tags', 'Enter');
+    want = await indices_where((t) => rock.get(t) > Number(rock_cut.toFixed(6)) && happy.get(t) <= Number(happy_cut.toFixed(6)));
+    await wait_filtered(want.length ? want : []);
+    await page.fill('#filter-tags', 'nonsense > 1');
+    await page.press('#filter-tags', 'Enter');
+    assert.match(await page.textContent('#filter-problem'), /no tag or mood named "nonsense"/);
+    await page.fill('#filter-tags', '');
+    await page.press('#filter-tags', 'Enter');
+    await wait_filtered(null);
+    // Sparsity: every 3rd segment.
+    await page.fill('#sparsity', '3');
+    await page.press('#sparsity', 'Enter');
+    want = await indices_where(() => true, (s) => s % 3 === 0);
+    await wait_filtered(want);
+    // Highlight without filtering: an artist, then one track found by search.
+    await page.selectOption('#highlight-artist', 'Joram');
+    const joram = await indices_where((t) => meta.get(t).artist === 'Joram', (s) => s % 3 === 0);
+    await page.waitForFunction((w) => { const h = window.__tagscape.highlighted(); return h.length === w.length && w.every((i) => h.includes(i)); }, joram, { timeout: 5000 });
+    assert.deepEqual(await filtered(), want, 'highlighting does not filter');
+    await page.selectOption('#highlight-artist', '');
+    await page.fill('#highlight-track', 'drone');
+    await page.press('#highlight-track', 'Enter');
+    const drone = list.find((t) => t.title === 'Drone').id;
+    assert.equal((await state()).highlight.track, drone);
+    const drone_points = await indices_where((t) => t === drone, (s) => s % 3 === 0);
+    await page.waitForFunction((w) => { const h = window.__tagscape.highlighted(); return h.length === w.length && w.every((i) => h.includes(i)); }, drone_points, { timeout: 5000 });
+    await plot_pixels(page, shot('05-sparsity-highlight'));
+    // The URL holds filter, sparsity and highlight: a reload shows the same.
+    await page.selectOption('#filter-genre', '').catch(() => {});
+    await page.fill('#filter-year', '2009-2020');
+    await page.press('#filter-year', 'Enter');
+    await page.waitForTimeout(400);
+    const saved = await state();
+    const shown = await filtered();
+    const fresh = await open_page(browser, page.url());
+    await fresh.page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+    await fresh.page.waitForFunction((w) => JSON.stringify(window.__tagscape.filtered()) === JSON.stringify(w), shown, { timeout: 15000 });
+    assert.deepEqual(await fresh.page.evaluate(() => window.__tagscape.state()), saved);
+    assert.equal(await fresh.page.inputValue('#sparsity'), '3');
+    assert.deepEqual(fresh.problems, []);
+    await fresh.page.close();
+    await page.click('#filter-clear');
+    await wait_filtered(null);
+    await page.fill('#highlight-track', '');
+    await page.press('#highlight-track', 'Enter');
+  });
+
   test('no console errors, page errors or failed requests in the whole session', () => {
     assert.deepEqual(problems, []);
   });

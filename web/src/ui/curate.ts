@@ -32,7 +32,7 @@ export function create_curate_controls(root: HTMLElement, actions: CurateActions
   const album = el('select', { id: 'filter-album' });
   const genre = el('select', { id: 'filter-genre' });
   const year = el('input', { id: 'filter-year', placeholder: '2009 or 2009-2011', autocomplete: 'off' });
-  const tags = el('input', { id: 'filter-tags', placeholder: 'rock > 0.3, happy > 0.6', autocomplete: 'off' });
+  const tags = el('input', { id: 'filter-tags', placeholder: 'rock > 0.3, mood:happy > 0.6', autocomplete: 'off' });
   const sparsity = el('input', { id: 'sparsity', type: 'number', min: '1', step: '1', title: 'Show every k-th segment' });
   const clear = el('button', { id: 'filter-clear', type: 'button', textContent: 'Clear filter' });
   const count = el('div', { id: 'filter-count', className: 'note' });
