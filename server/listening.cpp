@@ -112,7 +112,8 @@ SegmentRef pick_reference(Server& server, Store& store, const std::vector<Space>
     std::set_intersection(common.begin(), common.end(), ids.begin(), ids.end(), std::back_inserter(both));
     common = std::move(both);
   }
-  const auto tracks = track_index(server, store, true);
+  // The cached index may miss tracks analysed since it loaded: they are not drawn this time.
+  const auto tracks = track_index(server, store);
   std::vector<std::pair<int64_t, int64_t>> first_row;  // (track id, cumulative segments before it)
   int64_t total = 0;
   for (int64_t id : common) {
