@@ -1,7 +1,7 @@
 // server/params.h — query-parameter validation: every bad value becomes a RequestError
 // whose message says which parameter, what it got and what it accepts, e.g.
 //   "tracks: expected an integer 1..10000000 or 'all', got '-1'".
-// The server answers it as {"error": message} with `status` (400, 404, 413, 501).
+// The server answers it as {"error": message} with `status` (400, 404, 409, 413).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace tagscape::server {
 
 struct RequestError : std::runtime_error {
   RequestError(int status, const std::string& message) : std::runtime_error(message), status(status) {}
-  int status;  // HTTP status: 400 bad parameter, 404 unknown id/space, 413 too large, 501 not built
+  int status;  // HTTP status: 400 bad parameter, 404 unknown id/space, 409 conflict with the collection state, 413 too large
 };
 
 using QueryParams = std::multimap<std::string, std::string>;  // = httplib::Params (decoded)

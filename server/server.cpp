@@ -19,7 +19,11 @@
 #include "model/metadata.h"
 #include "projection/knn_index.h"
 #include "projection/original.h"
+#include "projection/cache.h"
 #include "projection/pca.h"
+#include "projection/quality.h"
+#include "projection/tsne.h"
+#include "projection/umap.h"
 #include "projection/select.h"
 #include "server/audio_segments.h"
 #include "server/curate.h"
@@ -128,25 +132,140 @@ std::vector<float> xy_columns(const Layout& layout, int x, int y) {
   return xy;
 }
 
+// Trustworthiness@10 of a layout on a sample of kQualitySample points (server/API.md
+// "trustworthiness"); null when there are too few points for k = 10.
+constexpr int64_t kQualitySample = 1000;
+json sampled_trustworthiness(const PointSet& points, const Layout& layout) {
+  if (std::min(points.n, kQualitySample) <= 2 * 10) return nullptr;
+  return layout_quality(points, layout, {.k = 10, .sample = kQualitySample, .seed = 0}).trustworthiness;
+}
+
+PointSet select_request_points(Store& store, const Selection& selection, int64_t max_points) {
+  PointSet points;
+  try {
+    points = select_points(store, selection);
+  } catch (const Error& error) {
+    throw RequestError(404, error.what());  // the space has no analysed tracks
+  }
+  if (points.n > max_points)
+    throw RequestError(413, "the selection has " + std::to_string(points.n) + " points; at most " +
+                                std::to_string(max_points) + " per request (fewer tracks, or granularity=averages)");
+  return points;
+}
+
+// t-SNE / UMAP parameters of a request for n points. A perplexity or n_neighbors too large
+// for a small selection is lowered to what n allows (reported in the final frame), so a
+// view of few tracks still works; fewer than 4 points is a 400.
+struct IterativeParams {
+  TsneParams tsne;
+  UmapParams umap;
+  std::string cache_params;  // canonical text for the projection cache key
+  int total = 0;             // iterations (t-SNE) or epochs (UMAP)
+};
+
+IterativeParams iterative_params(const PointsRequest& request, int64_t n) {
+  if (n < 4)
+    throw RequestError(400, std::string("method=") + method_name(request.method) + ": needs at least 4 points, the selection has " +
+                                std::to_string(n) + " (more tracks, or granularity=segments)");
+  IterativeParams p;
+  if (request.method == Method::tsne) {
+    p.tsne = {.perplexity = std::min(request.perplexity, std::floor((static_cast<double>(n) - 1) / 3)),
+              .learning_rate = request.learning_rate,
+              .iterations = request.iterations,
+              .seed = request.seed,
+              .callback_every = n <= 20'000 ? 10 : 25};
+    p.tsne.early_iterations = std::min(p.tsne.early_iterations, p.tsne.iterations / 3);
+    p.cache_params = tsne_params_key(p.tsne);
+    p.total = p.tsne.iterations;
+  } else {
+    p.umap = {.n_neighbors = static_cast<int>(std::min<int64_t>(request.n_neighbors, n - 1)),
+              .min_dist = request.min_dist,
+              .epochs = request.iterations,
+              .seed = request.seed,
+              .callback_every = 5};
+    p.cache_params = umap_params_key(p.umap);
+    p.total = umap_epochs(p.umap, n);
+  }
+  return p;
+}
+
+// Streams a t-SNE/UMAP layout: progress frames while it converges, then the final frame.
+// A newer iterative request (from any client) or a closed connection stops it at the next
+// progress callback. The result is cached in the collection (when the file is writable).
+void stream_iterative(Server& server, httplib::Response& res, const PointsRequest& request, Selection selection,
+                      PointSet points_in) {
+  auto points = std::make_shared<const PointSet>(std::move(points_in));
+  const IterativeParams params = iterative_params(request, points->n);
+  const std::string key = projection_key(selection, method_name(request.method), params.cache_params, request.seed);
+  const uint64_t generation = ++server.iterative_generation;
+  res.set_header("Cache-Control", "no-store");
+  res.set_chunked_content_provider(
+      "application/octet-stream", [&server, request, selection, points, params, key, generation](size_t, httplib::DataSink& sink) {
+        json header = {{"kind", "final"}, {"method", method_name(request.method)}, {"of", params.total}};
+        Layout layout;
+        std::optional<CachedLayout> cached;
+        std::unique_lock compute(server.compute_mutex);
+        std::optional<Store> writable;
+        try {
+          writable.emplace(open_store(server.options.db_path, OpenMode::existing));
+          cached = find_cached_layout(*writable, selection, key);
+        } catch (const Error&) {
+          writable.reset();  // a read-only collection: compute, do not cache
+        }
+        if (cached && cached->track_ids == points->track_ids) {
+          layout = std::move(cached->layout);
+          header["cached"] = true;
+        } else {
+          bool stopped = false;
+          const auto progress = [&](int iteration, const float* coords) {
+            if (server.iterative_generation != generation || !sink.is_writable()) return !(stopped = true);
+            if (iteration >= params.total) return true;  // the final frame follows
+            const std::string frame = encode_progress_frame({coords, static_cast<size_t>(points->n) * 2}, points->n,
+                                                            iteration, params.total);
+            return sink.write(frame.data(), frame.size()) || !(stopped = true);
+          };
+          const auto start = Clock::now();
+          try {
+            layout = request.method == Method::tsne ? run_tsne(*points, params.tsne, progress)
+                                                    : run_umap(*points, params.umap, progress);
+          } catch (const Error&) {
+            return false;  // parameters were checked before streaming began; abort the response
+          }
+          if (stopped) return false;
+          const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+          header["compute_s"] = seconds;
+          if (writable) {
+            try {
+              put_cached_layout(*writable, selection, key, *points, layout, seconds);
+            } catch (const Error&) {
+            }
+          }
+        }
+        compute.unlock();
+        header["iteration"] = params.total;
+        if (request.method == Method::tsne) header["perplexity"] = params.tsne.perplexity;
+        else header["n_neighbors"] = params.umap.n_neighbors;
+        header["trustworthiness"] = sampled_trustworthiness(*points, layout);
+        const std::vector<float> xy = xy_columns(layout, 0, 1);
+        const std::string frame = encode_points_frame(*points, xy, std::move(header));
+        sink.write(frame.data(), frame.size());
+        sink.done();
+        return true;
+      });
+}
+
 void handle_points(Server& server, const httplib::Request& req, httplib::Response& res) {
   BorrowedStore store(server.stores);
   const Space space = find_space_or_404(store.store, param(req.params, "space"));
   const PointsRequest request = parse_points_request(req.params, space);
-  if (request.method == Method::tsne || request.method == Method::umap)
-    throw RequestError(501, std::string("method=") + method_name(request.method) +
-                                ": not available in this build yet (use original, pca or std-pca)");
   Selection selection{.space = space.name, .track_count = request.all_tracks ? -1 : request.tracks,
                       .seed = request.seed, .granularity = request.granularity};
-  std::lock_guard compute(server.compute_mutex);
-  PointSet points;
-  try {
-    points = select_points(store.store, selection);
-  } catch (const Error& error) {
-    throw RequestError(404, error.what());  // the space has no analysed tracks
+  if (request.method == Method::tsne || request.method == Method::umap) {
+    stream_iterative(server, res, request, selection, select_request_points(store.store, selection, kMaxIterativePoints));
+    return;
   }
-  if (points.n > kMaxPoints)
-    throw RequestError(413, "the selection has " + std::to_string(points.n) + " points; at most " +
-                                std::to_string(kMaxPoints) + " per request (fewer tracks, or granularity=averages)");
+  std::lock_guard compute(server.compute_mutex);
+  const PointSet points = select_request_points(store.store, selection, kMaxPoints);
   json header = {{"kind", "final"}, {"iteration", 0}, {"of", 0}, {"method", method_name(request.method)}};
   std::vector<float> xy;
   try {
@@ -163,6 +282,7 @@ void handle_points(Server& server, const httplib::Request& req, httplib::Respons
   } catch (const Error& error) {
     throw RequestError(400, std::string("method=") + method_name(request.method) + ": " + error.what());
   }
+  header["trustworthiness"] = sampled_trustworthiness(points, {.n = points.n, .out_dims = 2, .coords = xy});
   res.set_content(encode_points_frame(points, xy, std::move(header)), "application/octet-stream");
 }
 

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <map>
@@ -89,6 +90,9 @@ struct Server {
   // machine makes every one slower (measured: 8 concurrent PCA requests, p99 1.6 s), so
   // they take turns.
   std::mutex compute_mutex;
+  // Bumped by every t-SNE/UMAP request: a running one whose number is no longer current
+  // stops at its next progress callback ("a newer request cancels an older one").
+  std::atomic<uint64_t> iterative_generation{0};
   std::mutex knn_mutex;  // guards knn_indexes; held while an index is built
   struct KnnEntry {
     std::string tracks_version;  // the analysed tracks it was built over (count + last id)

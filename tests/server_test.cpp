@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "server/audio_segments.h"
+#include "tests/frame_reader.h"
 #include "server/static_files.h"
 #include "store/content_hash.h"
 #include "store/store.h"
@@ -26,6 +27,8 @@ using namespace tagscape;
 using namespace tagscape::server;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+using namespace tagscape::test;
 
 namespace {
 
@@ -134,45 +137,6 @@ json get_json(const std::string& path, int expected_status = 200) {
   EXPECT_EQ(res->status, expected_status) << path << ": " << res->body;
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << path;
   return json::parse(res->body);
-}
-
-// ---- a frame reader written from server/API.md, independent of server/points.cpp ----
-
-struct ParsedArray {
-  std::string type;
-  std::vector<uint8_t> bytes;
-  size_t count;
-  float f32(size_t i) const { float v; std::memcpy(&v, &bytes[4 * i], 4); return v; }
-  int32_t i32(size_t i) const { int32_t v; std::memcpy(&v, &bytes[4 * i], 4); return v; }
-};
-
-struct ParsedFrame {
-  json header;
-  std::map<std::string, ParsedArray> arrays;
-};
-
-std::vector<ParsedFrame> parse_frames(const std::string& body) {
-  std::vector<ParsedFrame> frames;
-  size_t at = 0;
-  while (at < body.size()) {
-    if (body.size() - at < 4) throw std::runtime_error("truncated frame length");
-    const auto* p = reinterpret_cast<const uint8_t*>(body.data() + at);
-    const uint32_t header_bytes = p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24;
-    if (header_bytes % 4 != 0) throw std::runtime_error("header not padded to 4 bytes");
-    at += 4;
-    ParsedFrame frame;
-    frame.header = json::parse(body.substr(at, header_bytes));
-    at += header_bytes;
-    for (const json& a : frame.header["arrays"]) {
-      const size_t count = a["count"], bytes = count * 4, padded = (bytes + 3) / 4 * 4;
-      if (at + padded > body.size()) throw std::runtime_error("truncated array " + a["name"].get<std::string>());
-      ParsedArray array{a["type"], std::vector<uint8_t>(body.begin() + at, body.begin() + at + bytes), count};
-      frame.arrays[a["name"]] = std::move(array);
-      at += padded;
-    }
-    frames.push_back(std::move(frame));
-  }
-  return frames;
 }
 
 std::vector<ParsedFrame> get_frames(const std::string& path) {
