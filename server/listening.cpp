@@ -320,6 +320,11 @@ int64_t store_answer(Server& server, const ListeningAnswer& answer) {
 }
 
 void handle_post_answer(Server& server, const httplib::Request& req, httplib::Response& res) {
+  // First: httplib turns a form-encoded body (curl -d's default) into query parameters.
+  std::string media_type = req.get_header_value("Content-Type");
+  media_type = media_type.substr(0, media_type.find(';'));
+  if (!media_type.empty() && media_type != "application/json")
+    throw RequestError(415, "body: expected Content-Type: application/json, got '" + media_type.substr(0, 64) + "'");
   reject_unknown_params(req.params, {"token"});
   ListeningAnswer answer;
   {
