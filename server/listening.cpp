@@ -163,6 +163,8 @@ void handle_trial(Server& server, const httplib::Request& req, httplib::Response
   std::vector<Candidate> candidates;
   for (const Space& space : spaces) {
     const TrackVectors vectors = read_track_vectors(store.store, reference.track_id, space.id);
+    if (reference.segment >= vectors.segments)  // re-analysed since the track index was loaded
+      throw RequestError(409, "the collection changed while the trial was drawn; ask again");
     const std::span<const float> query(vectors.values.data() + int64_t(reference.segment) * vectors.dims,
                                        static_cast<size_t>(vectors.dims));
     const auto nearest = nearest_other_track_segment(store.store, space.id, query, reference.track_id);
