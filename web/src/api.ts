@@ -70,14 +70,14 @@ export interface PointsQuery {
 }
 
 export interface FrameHeader {
-  kind: 'progress' | 'final';
+  kind: 'progress' | 'final' | 'scores';
   n: number;
   iteration: number;
   of: number;
   method: string;
   explained_variance?: number[];
   explained_variance_ratio?: number[];
-  trustworthiness?: number;
+  trustworthiness?: number | null; // null when it cannot be computed (too few points)
   arrays: { name: string; type: 'f32' | 'i32'; count: number }[];
 }
 

@@ -365,7 +365,7 @@ function draw_current(transition: boolean) {
 function status_line(draw_ms: number): string {
   if (!current) return '';
   const h = current.header;
-  const tw = h.trustworthiness !== undefined ? ` · trustworthiness ${h.trustworthiness.toFixed(3)}` : '';
+  const tw = typeof h.trustworthiness === 'number' ? ` · trustworthiness ${h.trustworthiness.toFixed(3)}` : '';
   return `${h.n.toLocaleString()} points · ${current.group_tracks?.length ?? 0} tracks · ${h.method}${tw} · drawn in ${draw_ms.toFixed(0)} ms`;
 }
 
@@ -902,6 +902,8 @@ window.__tagscape = {
   point: (i: number) => (current?.track ? { track: current.track[i], segment: current.segment![i], at: scatter.screen_position(i) } : null),
   plays: () => player.history(),
   // Curation hooks (tests/curate.test.mjs).
+  categories: () => (category ? Array.from(category) : null),
+  legend: () => legend,
   hovered: () => (hovered >= 0 && current?.track ? { index: hovered, track: current.track[hovered], segment: current.segment![hovered] } : null),
   space: () => resolve_space(state).space?.name ?? null,
   stop_audio: () => { player.stop(); stop_tracks(); },

@@ -197,7 +197,7 @@ async function colour_points(msg: Extract<ToWorker, { type: 'colour' }>) {
   colour_abort = abort;
   let values: Float32Array | null = null;
   const on_frame = (frame: Frame) => {
-    if (frame.header.kind !== 'final') return;
+    if (frame.header.kind === 'progress') return; // 'final' (points) or 'scores'
     const xy = frame.arrays.xy as Float32Array | undefined;
     const score = frame.arrays.score as Float32Array | undefined;
     const value = (i: number) => (score ? score[i] : xy![2 * i]);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  RESULTS_DIR, build_app, change, launch_browser, make_collection, open_page, plot_pixels,
+  RESULTS_DIR, build_app, change, count_colour, launch_browser, make_collection, open_page, plot_pixels,
   remove, skip_reason, start_server, temp_dir,
 } from './fixture.mjs';
 
@@ -443,6 +443,103 @@ describe('curation', { skip: skip ?? false }, () => {
     await wait_filtered(null);
     await page.fill('#highlight-track', '');
     await page.press('#highlight-track', 'Enter');
+  });
+
+  // Parses a one-frame binary answer (/api/scores) into its header and arrays.
+  async function frame_of(url) {
+    const r = await fetch(`${server.url}${url}`);
+    assert.equal(r.status, 200, await r.clone().text());
+    const buf = Buffer.from(await r.arrayBuffer());
+    const header_bytes = buf.readUInt32LE(0);
+    const header = JSON.parse(buf.subarray(4, 4 + header_bytes).toString());
+    const arrays = {};
+    let offset = 4 + header_bytes;
+    for (const a of header.arrays) {
+      const bytes = buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + offset + a.count * 4);
+      arrays[a.name] = a.type === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
+      offset += Math.ceil(a.count * 4 / 4) * 4;
+    }
+    return { header, arrays };
+  }
+
+  test('goal: colour by goal score (/api/scores), walk from the selected track (/api/walk) drawn, listed and exported', async (t) => {
+    if (await endpoint_missing('/api/scores?space=moods&goal=happy')) { t.skip('server has no /api/scores yet'); return; }
+    await page.fill('#goal', '+rock -pop');
+    await page.press('#goal', 'Enter');
+    assert.equal((await state()).goal, '+rock -pop');
+    const space = await page.evaluate(() => window.__tagscape.space());
+    const scores_request = page.waitForRequest((r) => r.url().includes('/api/scores?'), { timeout: 15000 });
+    await change(page, () => page.check('#goal-colour'));
+    const url = new URL((await scores_request).url());
+    assert.equal(url.searchParams.get('goal'), 'rock:1,pop:-1');
+    assert.equal(url.searchParams.get('space'), space);
+    assert.equal(url.searchParams.get('goal_space'), 'msd-musicnn-1/taggrams');
+    await page.waitForFunction(() => window.__tagscape.legend()?.label?.includes('goal'), null, { timeout: 15000 });
+    // Colours follow the scores: a higher score never gets a lower palette bin; extremes at the ends.
+    const { arrays } = await frame_of(url.pathname + url.search);
+    const categories = await page.evaluate(() => window.__tagscape.categories());
+    const points = await all_points(page);
+    assert.equal(categories.length, arrays.score.length);
+    const order = points.map((p, i) => i);
+    for (const i of order) assert.deepEqual([points[i].track, points[i].segment], [arrays.track[i], arrays.segment[i]]);
+    order.sort((a, b) => arrays.score[a] - arrays.score[b]);
+    for (let k = 1; k < order.length; k++) assert.ok(categories[order[k]] >= categories[order[k - 1]], 'bins grow with the score');
+    assert.equal(categories[order[0]], 0);
+    assert.equal(categories[order.at(-1)], 63);
+    const coloured = await plot_pixels(page, shot('06-goal-colour'));
+    assert.ok(coloured.colours >= 3);
+    assert.equal((await state()).colour, 'goal');
+
+    // Walk from the track whose walk is longest (a real path to draw).
+    const list = (await api('/api/tracks')).body;
+    const walks = [];
+    for (const tr of list) {
+      const w = await api(`/api/walk?space=${encodeURIComponent(space)}&from=${tr.id}&goal=rock:1,pop:-1&goal_space=${encodeURIComponent('msd-musicnn-1/taggrams')}&steps=3&k=15&metric=cosine`);
+      assert.equal(w.status, 200, JSON.stringify(w.body));
+      walks.push(w.body);
+    }
+    walks.sort((a, b) => b.path.length - a.path.length);
+    const truth = walks[0];
+    assert.ok(truth.path.length >= 1, 'some track has a better neighbour');
+    await page.fill('#walk-steps', '3');
+    await page.press('#walk-steps', 'Enter');
+    // Select the start track by clicking one of its points (overlaps may pick another: try its segments).
+    for (let seg = 0; seg < 20 && (await state()).selected !== truth.start.track; seg++) {
+      const i = await page.evaluate(([tr, s]) => window.__tagscape.point_index(tr, s), [truth.start.track, seg]);
+      if (i < 0) continue;
+      const p = await page.evaluate((k) => window.__tagscape.point(k), i);
+      const box = await page.locator('#canvas').boundingBox();
+      if (p.at[0] < 5 || p.at[0] > box.width - 5) continue;
+      await click_point(i);
+      await page.waitForTimeout(300);
+    }
+    assert.equal((await state()).selected, truth.start.track);
+    await page.click('#walk');
+    await page.waitForSelector('#walk-path li', { timeout: 15000 });
+    const listed = await page.$$eval('#walk-path li', (l) => l.map((li) => Number(li.dataset.track)));
+    assert.deepEqual(listed, [truth.start.track, ...truth.path.map((p) => p.track)]);
+    // The path is drawn over the points: a polyline through each track's first segment.
+    const through = await page.evaluate(() => window.__tagscape.walk_overlay());
+    assert.ok(through.every((i) => i >= 0) && through.length === listed.length);
+    await page.uncheck('#goal-colour'); // track colours: the orange path stands out
+    await page.waitForTimeout(500);
+    const orange = await count_colour(page, [255, 140, 25], 45);
+    await plot_pixels(page, shot('07-walk'));
+    assert.ok(orange > 20, `the walk's polyline should light orange pixels, saw ${orange}`);
+    // Exported as M3U8: the same tracks in the same order.
+    const m3u = await download('#walk-m3u8-absolute');
+    const entries = m3u.text.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#'));
+    const files = new Map(list.map((tr) => [tr.id, tr.file]));
+    assert.deepEqual(entries.map((e) => path.basename(e)), listed.map((id) => files.get(id)));
+    for (const e of entries) assert.ok(existsSync(e));
+    // The goal is in the URL state.
+    await page.waitForTimeout(300);
+    const fresh = await open_page(browser, page.url());
+    await fresh.page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+    assert.equal(await fresh.page.inputValue('#goal'), '+rock -pop');
+    assert.equal(await fresh.page.inputValue('#walk-steps'), '3');
+    assert.deepEqual(fresh.problems, []);
+    await fresh.page.close();
   });
 
   test('no console errors, page errors or failed requests in the whole session', () => {

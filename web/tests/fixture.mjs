@@ -159,3 +159,24 @@ export async function plot_pixels(page, file) {
     return { lit, total: d.length / 4, colours: colours.size };
   }, png.toString('base64'));
 }
+
+// How many plot pixels are within `tolerance` (per channel) of the colour [r, g, b].
+export async function count_colour(page, rgb, tolerance = 40) {
+  const png = await page.locator('#canvas').screenshot();
+  return page.evaluate(async ([b64, want, tol]) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - want[0]) <= tol && Math.abs(d[i + 1] - want[1]) <= tol && Math.abs(d[i + 2] - want[2]) <= tol) n++;
+    }
+    return n;
+  }, [png.toString('base64'), rgb, tolerance]);
+}
