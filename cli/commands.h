@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "server/server.h"
 #include "store/analyze.h"
 
 namespace tagscape::cli {
@@ -25,5 +26,9 @@ Command add_serve_command(CLI::App& app);     // cli/serve.cpp
 // Runs an analysis with the progress display and summary of `tagscape analyze`
 // (cli/analyze.cpp); returns its exit status.
 int run_analyze_with_progress(const AnalyzeOptions& options);
+
+// Serves a collection as `tagscape serve` does (cli/serve.cpp) until Ctrl-C; returns its
+// exit status (2 for unusable options).
+int serve_until_stopped(const server::ServerOptions& options, bool open_browser);
 
 }  // namespace tagscape::cli

@@ -21,6 +21,9 @@ struct DemoOptions {
   std::string music_dir = "demo-music";
   std::string db_path = "collection.tagscape";
   std::string models;
+  bool no_serve = false;  // stop after the analysis (default: serve the explorer on it)
+  int port = 8080;
+  bool open_browser = false;
 };
 
 // scripts/fetch-demo: installed next to the binary, or in the source tree.
@@ -75,22 +78,32 @@ int run_demo(const DemoOptions& options) {
   const int status = run_analyze_with_progress(analyze);
   print_top_tags(options.db_path);
   std::printf("\nCollection: %s — try `tagscape info --db %s`.\n", options.db_path.c_str(), options.db_path.c_str());
-  return status;
+  if (options.no_serve) return status;
+  std::printf("\nStarting the explorer (later: `tagscape serve --db %s`).\n", options.db_path.c_str());
+  std::fflush(stdout);
+  const int served = serve_until_stopped({.db_path = options.db_path, .port = options.port}, options.open_browser);
+  return served != 0 ? served : status;
 }
 
 }  // namespace
 
 Command add_demo_command(CLI::App& app) {
   auto options = std::make_shared<DemoOptions>();
-  CLI::App* command = app.add_subcommand("demo", "Fetch a free demo collection (51 game soundtracks) and analyse it.");
+  CLI::App* command = app.add_subcommand("demo", "Fetch a free demo collection (51 game soundtracks), analyse it and serve the explorer.");
   command->footer(
       "Downloads seven free game-soundtrack packages from the Debian archive (singularity-music,\n"
       "lincity-ng, hex-a-hop, pingus, tecnoballz, ri-li, asc-music: 143 MB, GPL and CC BY-SA 3.0\n"
       "music; apt-get download, no root needed), copies their 51 tracks (2 h 39 min) into --dir\n"
-      "and analyses them. Sources and licenses: scripts/demo-sources.md.");
+      "and analyses them (already analysed files are skipped on a re-run), then serves the\n"
+      "explorer at http://127.0.0.1:8080/ until Ctrl-C. Sources and licenses: scripts/demo-sources.md.");
   command->add_option("--dir", options->music_dir, "Where to put the music.")->capture_default_str();
   command->add_option("--db", options->db_path, "Collection file.")->capture_default_str();
   command->add_option("--models", options->models, "Models to run (as `tagscape analyze --models`).");
+  command->add_flag("--no-serve", options->no_serve, "Stop after the analysis instead of serving the explorer.");
+  command->add_option("--port", options->port, "Port of the explorer (127.0.0.1).")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  command->add_flag("--open", options->open_browser, "Open the explorer in the default browser.");
   return [options] { return run_demo(*options); };
 }
 

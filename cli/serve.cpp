@@ -27,7 +27,10 @@ void open_in_browser(const std::string& url) {
     std::fprintf(stderr, "tagscape: could not run xdg-open; open %s yourself\n", url.c_str());
 }
 
-int run_serve(const ServeOptions& options) {
+}  // namespace
+
+int serve_until_stopped(const server::ServerOptions& server_options, bool open_browser) {
+  const ServeOptions options{server_options, open_browser};
   if (const auto problem = server::check_server_options(options.server)) {
     std::fprintf(stderr, "tagscape serve: %s\n", problem->c_str());
     return 2;
@@ -52,8 +55,6 @@ int run_serve(const ServeOptions& options) {
   return 0;
 }
 
-}  // namespace
-
 Command add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* command = app.add_subcommand("serve", "Explore a collection in the browser (web app + HTTP API).");
@@ -72,7 +73,7 @@ Command add_serve_command(CLI::App& app) {
   command->add_option("--threads", options->server.threads, "Concurrent request handlers.")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  return [options] { return run_serve(*options); };
+  return [options] { return serve_until_stopped(options->server, options->open_browser); };
 }
 
 }  // namespace tagscape::cli

@@ -15,7 +15,7 @@ if(TAGSCAPE_BUILD_WEB AND TAGSCAPE_NPM AND tagscape_web_package)
   file(GLOB_RECURSE tagscape_web_inputs CONFIGURE_DEPENDS
     ${CMAKE_SOURCE_DIR}/web/src/* ${CMAKE_SOURCE_DIR}/web/public/*)
   file(GLOB tagscape_web_configs CONFIGURE_DEPENDS
-    ${CMAKE_SOURCE_DIR}/web/index.html ${CMAKE_SOURCE_DIR}/web/package.json ${CMAKE_SOURCE_DIR}/web/package-lock.json
+    ${CMAKE_SOURCE_DIR}/web/*.html ${CMAKE_SOURCE_DIR}/web/package.json ${CMAKE_SOURCE_DIR}/web/package-lock.json
     ${CMAKE_SOURCE_DIR}/web/vite.config.* ${CMAKE_SOURCE_DIR}/web/tsconfig*.json)
   set(tagscape_web_stamp ${CMAKE_BINARY_DIR}/web.stamp)
   add_custom_command(OUTPUT ${tagscape_web_stamp}
