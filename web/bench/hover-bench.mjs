@@ -1,0 +1,94 @@
+// bench/hover-bench.mjs — hover -> sound latency in headless chromium, against the real
+// `tagscape serve` on a real analysed collection (the browser tests' fixture: five tracks cut
+// from the shared clip, mp3 files on disk, so every hover really seeks + decodes + sends WAV).
+//
+// For each of --hovers points (a seeded random order over all points), the mouse leaves the
+// plot, then jumps onto the point in one move. Latency = from that pointermove event's
+// timestamp (event.timeStamp, the browser's input time) to the moment the app started the
+// segment's Web Audio source (audio.ts PlayRecord.started_ms, same clock), plus the audio
+// context's output latency (baseLatency + outputLatency) reported separately. The app's
+// own prefetching (segments near the pointer) is on, as for a user; the figure is what a
+// user hears, fetched or prefetched alike, and how many came from the decoded cache.
+// Prints `name value` lines: cores, hovers, p50/p95/p99/max ms, from_cache share.
+//
+//   node bench/hover-bench.mjs [--hovers 40]     (env TAGSCAPE_BINARY; at most one hover a point)
+import os from 'node:os';
+import path from 'node:path';
+import { build_app, launch_browser, make_collection, open_page, remove, start_server, temp_dir } from '../tests/fixture.mjs';
+
+const hovers_arg = process.argv.indexOf('--hovers');
+const HOVERS = hovers_arg > 0 ? Number(process.argv[hovers_arg + 1]) : 40;
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function shuffled(n, seed) {
+  const order = [...Array(n).keys()];
+  let state = seed;
+  for (let i = n - 1; i > 0; i--) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+const dir = temp_dir('tagscape-hover-bench-');
+let server, browser;
+try {
+  const collection = make_collection(dir, 'msd-musicnn-1');
+  const app = build_app(path.join(dir, 'app'));
+  server = await start_server(collection.db, app);
+  browser = await launch_browser();
+  const { page, problems } = await open_page(browser, `${server.url}/`);
+  await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+  await page.evaluate(() => {
+    window.__bench_moves = [];
+    document.getElementById('canvas').addEventListener('pointermove', (e) => window.__bench_moves.push(e.timeStamp));
+  });
+  const canvas = await page.locator('#canvas').boundingBox();
+  const n = await page.evaluate(() => window.__tagscape.points());
+  const latencies = [], fetched = [];
+  let from_cache = 0;
+  for (const i of shuffled(n, 7).slice(0, HOVERS)) {
+    const target = await page.evaluate((k) => window.__tagscape.point(k), i);
+    await page.mouse.move(canvas.x + 2, canvas.y + 2); // off every point (corner of the plot)
+    await page.waitForTimeout(30);
+    const plays_before = (await page.evaluate(() => window.__tagscape.plays())).length;
+    await page.evaluate(() => { window.__bench_moves.length = 0; });
+    await page.mouse.move(canvas.x + target.at[0], canvas.y + target.at[1]);
+    await page.waitForFunction((before) => window.__tagscape.plays().length > before, plays_before, { timeout: 10000 });
+    const { play, moved } = await page.evaluate(() => ({ play: window.__tagscape.plays().at(-1), moved: window.__bench_moves[0] }));
+    latencies.push(play.started_ms - moved);
+    if (play.from_cache) from_cache++;
+    else fetched.push(play.started_ms - moved);
+  }
+  const output_ms = await page.evaluate(() => {
+    const ctx = new AudioContext();
+    const ms = 1000 * ((ctx.baseLatency ?? 0) + (ctx.outputLatency ?? 0));
+    ctx.close();
+    return ms;
+  });
+  latencies.sort((a, b) => a - b);
+  console.log(`cores ${os.cpus().length}`);
+  console.log(`points ${n}`);
+  console.log(`hovers ${latencies.length}`);
+  console.log(`hover_to_sound_p50_ms ${percentile(latencies, 0.5).toFixed(1)}`);
+  console.log(`hover_to_sound_p95_ms ${percentile(latencies, 0.95).toFixed(1)}`);
+  console.log(`hover_to_sound_p99_ms ${percentile(latencies, 0.99).toFixed(1)}`);
+  console.log(`hover_to_sound_max_ms ${latencies.at(-1).toFixed(1)}`);
+  console.log(`from_decoded_cache_share ${(from_cache / latencies.length).toFixed(2)}`);
+  fetched.sort((a, b) => a - b);
+  if (fetched.length) {
+    console.log(`fetched_on_hover ${fetched.length}`);
+    console.log(`fetched_on_hover_p50_ms ${percentile(fetched, 0.5).toFixed(1)}`);
+    console.log(`fetched_on_hover_p95_ms ${percentile(fetched, 0.95).toFixed(1)}`);
+  }
+  console.log(`audio_output_latency_ms ${output_ms.toFixed(1)}`);
+  if (problems.length) console.log(`# page problems: ${problems.join('; ')}`);
+} finally {
+  await browser?.close();
+  await server?.stop();
+  remove(dir);
+}
