@@ -85,11 +85,13 @@ PointSet select_or_throw(Store& store, const PointsRequest& request) {
 
 // The space whose dims name tags/moods for `space`: the `name` parameter if given, else
 // moods for moods, else "<model>/taggrams".
+std::string default_tag_space_name(const Space& space) {
+  return space.kind == SpaceKind::moods ? space.name : space.model.empty() ? std::string() : space.model + "/taggrams";
+}
+
 Space tag_space_for(Store& store, const QueryParams& params, const std::string& name, const Space& space) {
   if (const auto given = param(params, name)) return find_space_or_404(store, given);
-  const std::string fallback = space.kind == SpaceKind::moods ? space.name
-                               : space.model.empty()         ? std::string()
-                                                             : space.model + "/taggrams";
+  const std::string fallback = default_tag_space_name(space);
   if (const auto found = fallback.empty() ? std::nullopt : find_space(store, fallback)) return *found;
   throw RequestError(400, name + ": required for space '" + space.name + "' (no " +
                               (fallback.empty() ? "model taggrams" : "space '" + fallback + "'") +
@@ -524,6 +526,20 @@ void register_curate_routes(Server& server) {
   server.http.Get("/api/walk", api(server, handle_walk));
   server.http.Get("/api/scores", api(server, handle_scores));
   server.http.Get("/api/axes", api(server, handle_axes));
+}
+
+std::optional<Space> default_tag_space(Store& store, const Space& space) {
+  const std::string name = default_tag_space_name(space);
+  return name.empty() ? std::nullopt : find_space(store, name);
+}
+
+std::vector<float> tag_values_of_points(Store& store, const Space& tag_space, const PointSet& points) {
+  std::vector<float> values(static_cast<size_t>(points.n) * tag_space.dims, std::nanf(""));
+  for_each_track_run(points, [&](int64_t begin, int64_t end) {
+    const std::vector<double> rows = tag_rows(store, tag_space, points, begin, end);
+    if (!rows.empty()) std::copy(rows.begin(), rows.end(), values.begin() + begin * tag_space.dims);
+  });
+  return values;
 }
 
 }  // namespace tagscape::server

@@ -19,9 +19,23 @@
 // space's model.
 #pragma once
 
+#include <optional>
+#include <vector>
+
+#include "projection/points.h"
+#include "store/store.h"
+
 namespace tagscape::server {
 
 struct Server;
+
+// The default tag space of `space` (see above), or nullopt when there is none.
+std::optional<Space> default_tag_space(Store& store, const Space& space);
+
+// The values of `tag_space` for every row of `points` (a row's own segment, or for an
+// average row the mean of its track's segments): [points.n, tag_space.dims] row-major,
+// NaN rows where the track has no vectors in that space.
+std::vector<float> tag_values_of_points(Store& store, const Space& tag_space, const PointSet& points);
 
 // Adds this file's routes to server.http (called by register_routes before the /api 404 catch-all).
 void register_curate_routes(Server& server);

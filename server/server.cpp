@@ -20,6 +20,7 @@
 #include "projection/knn_index.h"
 #include "projection/original.h"
 #include "projection/cache.h"
+#include "projection/clusters.h"
 #include "projection/pca.h"
 #include "projection/quality.h"
 #include "projection/tsne.h"
@@ -153,6 +154,28 @@ PointSet select_request_points(Store& store, const Selection& selection, int64_t
   return points;
 }
 
+// The clusters of a t-SNE/UMAP layout, each labelled with the 3 tags of the space's tag
+// space (server/curate.h default_tag_space) most above their collection mean inside it:
+// [{"x", "y", "count", "tags": [{"name", "mean", "z"}]}], largest first; [] without a tag space.
+json layout_clusters_json(Server& server, const Space& space, const PointSet& points, const Layout& layout) {
+  std::vector<LayoutCluster> clusters = find_layout_clusters(layout.coords.data(), layout.n, {});
+  BorrowedStore store(server.stores);
+  const std::optional<Space> tags = default_tag_space(store.store, space);
+  if (!tags) return json::array();
+  const std::vector<float> values = tag_values_of_points(store.store, *tags, points);
+  label_clusters(clusters, values.data(), points.n, tags->dims, 3);
+  json out = json::array();
+  for (const LayoutCluster& c : clusters) {
+    json labels = json::array();
+    for (const ClusterTag& t : c.tags)
+      labels.push_back({{"name", t.dim < static_cast<int>(tags->dim_names.size()) ? tags->dim_names[t.dim]
+                                                                                   : std::to_string(t.dim)},
+                        {"mean", t.mean}, {"z", t.z}});
+    out.push_back({{"x", c.x}, {"y", c.y}, {"count", c.count}, {"tags", labels}});
+  }
+  return out;
+}
+
 // t-SNE / UMAP parameters of a request for n points. A perplexity or n_neighbors too large
 // for a small selection is lowered to what n allows (reported in the final frame), so a
 // view of few tracks still works; fewer than 4 points is a 400.
@@ -192,15 +215,16 @@ IterativeParams iterative_params(const PointsRequest& request, int64_t n) {
 // Streams a t-SNE/UMAP layout: progress frames while it converges, then the final frame.
 // A newer iterative request (from any client) or a closed connection stops it at the next
 // progress callback. The result is cached in the collection (when the file is writable).
-void stream_iterative(Server& server, httplib::Response& res, const PointsRequest& request, Selection selection,
-                      PointSet points_in) {
+void stream_iterative(Server& server, httplib::Response& res, const Space& space, const PointsRequest& request,
+                      Selection selection, PointSet points_in) {
   auto points = std::make_shared<const PointSet>(std::move(points_in));
   const IterativeParams params = iterative_params(request, points->n);
   const std::string key = projection_key(selection, method_name(request.method), params.cache_params, request.seed);
   const uint64_t generation = ++server.iterative_generation;
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider(
-      "application/octet-stream", [&server, request, selection, points, params, key, generation](size_t, httplib::DataSink& sink) {
+      "application/octet-stream",
+      [&server, space, request, selection, points, params, key, generation](size_t, httplib::DataSink& sink) {
         json header = {{"kind", "final"}, {"method", method_name(request.method)}, {"of", params.total}};
         Layout layout;
         std::optional<CachedLayout> cached;
@@ -246,6 +270,7 @@ void stream_iterative(Server& server, httplib::Response& res, const PointsReques
         if (request.method == Method::tsne) header["perplexity"] = params.tsne.perplexity;
         else header["n_neighbors"] = params.umap.n_neighbors;
         header["trustworthiness"] = sampled_trustworthiness(*points, layout);
+        header["clusters"] = layout.out_dims == 2 ? layout_clusters_json(server, space, *points, layout) : json::array();
         const std::vector<float> xy = xy_columns(layout, 0, 1);
         const std::string frame = encode_points_frame(*points, xy, std::move(header));
         sink.write(frame.data(), frame.size());
@@ -261,7 +286,8 @@ void handle_points(Server& server, const httplib::Request& req, httplib::Respons
   Selection selection{.space = space.name, .track_count = request.all_tracks ? -1 : request.tracks,
                       .seed = request.seed, .granularity = request.granularity};
   if (request.method == Method::tsne || request.method == Method::umap) {
-    stream_iterative(server, res, request, selection, select_request_points(store.store, selection, kMaxIterativePoints));
+    stream_iterative(server, res, space, request, selection,
+                     select_request_points(store.store, selection, kMaxIterativePoints));
     return;
   }
   std::lock_guard compute(server.compute_mutex);

@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <algorithm>
+#include <cmath>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "projection/select.h"
@@ -26,29 +29,33 @@ namespace {
 constexpr int kTracks = 40;
 constexpr int kSegmentsPerTrack = 50;  // 2,000 points: t-SNE at 10,000 iterations takes seconds
 constexpr int kDims = 16;
-const std::string kSpace = "clusters";
+const std::string kSpace = "m/embeddings";
+const char* const kTagNames[] = {"north", "east", "south", "west"};
 
-// Each track's segments scatter around one of 4 cluster centres.
+// Each track's segments scatter around one of 4 cluster centres (track t: cluster t % 4);
+// the model's taggrams say so: tag t % 4 high (0.9), the others low (0.1).
 fs::path make_collection() {
   const fs::path dir = fs::temp_directory_path() / ("tagscape_iterative_test_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path db = dir / "collection.tagscape";
   Store store = open_store(db.string());
-  Space space{.name = kSpace, .kind = SpaceKind::imported, .dims = kDims};
-  const int64_t space_id = upsert_space(store, space);
+  const int64_t space_id = upsert_space(store, {.name = kSpace, .kind = SpaceKind::embeddings, .model = "m", .dims = kDims});
+  const int64_t tags_id = upsert_space(store, {.name = "m/taggrams", .kind = SpaceKind::taggrams, .model = "m", .dims = 4,
+                                               .dim_names = {kTagNames, kTagNames + 4}});
   std::mt19937 random(7);
   std::normal_distribution<float> noise(0, 1);
   for (int t = 0; t < kTracks; ++t) {
     TrackAnalysis analysis;
     analysis.file = {(dir / ("track" + std::to_string(t) + ".mp3")).string(), 1000 + t, 1, "00000000000000" + std::to_string(10 + t)};
     analysis.duration_s = kSegmentsPerTrack * 3.0;
-    std::vector<float> values;
+    std::vector<float> values, tags;
     for (int s = 0; s < kSegmentsPerTrack; ++s) {
       analysis.segments.push_back({s * 3.0, (s + 1) * 3.0});
       for (int d = 0; d < kDims; ++d) values.push_back((d == t % 4 ? 20.0f : 0.0f) + noise(random));
+      for (int d = 0; d < 4; ++d) tags.push_back(d == t % 4 ? 0.9f : 0.1f);
     }
-    analysis.vectors = {{space_id, values}};
+    analysis.vectors = {{space_id, values}, {tags_id, tags}};
     commit_track(store, analysis);
   }
   close_store(store);
@@ -121,6 +128,27 @@ TEST(ServerIterative, TsneStreamsProgressFramesThenTheFinalLayout) {
   EXPECT_EQ(final.arrays.at("track").count, size_t(kTracks * kSegmentsPerTrack));
   // Clustered input: the layout keeps neighbourhoods (trustworthiness of a sample).
   EXPECT_GT(final.header["trustworthiness"].get<double>(), 0.9);
+  // Four clusters in the layout, each named by its own tag; its centre is where its points are.
+  const nlohmann::json& clusters = final.header["clusters"];
+  ASSERT_EQ(clusters.size(), 4u) << clusters.dump();
+  std::set<std::string> names;
+  for (const auto& c : clusters) {
+    const std::string name = c["tags"][0]["name"];
+    names.insert(name);
+    EXPECT_NEAR(c["tags"][0]["mean"].get<double>(), 0.9, 0.05) << name;
+    EXPECT_GT(c["count"].get<int>(), kTracks * kSegmentsPerTrack / 4 * 3 / 4) << name;  // most of its points
+    // The centre is nearest to the segments of tracks of that tag's cluster.
+    const int cluster = static_cast<int>(std::find(kTagNames, kTagNames + 4, name) - kTagNames);
+    double best = 1e30;
+    int best_track = -1;
+    const ParsedArray &xy = final.arrays.at("xy"), &track = final.arrays.at("track");
+    for (size_t i = 0; i < track.count; ++i) {
+      const double d = std::hypot(xy.f32(2 * i) - c["x"].get<double>(), xy.f32(2 * i + 1) - c["y"].get<double>());
+      if (d < best) best = d, best_track = track.i32(i);
+    }
+    EXPECT_EQ((best_track - 1) % 4, cluster) << name;  // track ids start at 1, in creation order
+  }
+  EXPECT_EQ(names.size(), 4u);
 }
 
 TEST(ServerIterative, UmapOfTrackAveragesLowersNNeighborsToWhatFewPointsAllow) {
