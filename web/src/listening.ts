@@ -14,6 +14,9 @@ import './listening/listening.css';
 
 const LABELS = 'ABCDEFGH';
 const LISTENING_KINDS = ['taggrams', 'embeddings'];
+// A trial whose spaces all chose the same segment offers no choice (API.md: 1..4 candidates);
+// such references are skipped (seed + 1), at most this many in a row.
+const MAX_SKIPS = 50;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const token = token_from_url(location.search);
@@ -29,6 +32,7 @@ let reference_played = false;
 const played = new Set<string>();    // buttons of this trial played at least once ('ref', 'c0', ..)
 let answer: { chosen: number; id: number } | null = null;
 let answering = false;
+let skipped: number[] = [];           // seeds skipped before this trial (one candidate only)
 let results: Results | null = null;
 
 // --- messages and URL ----------------------------------------------------------------------
@@ -56,7 +60,8 @@ function save_hash() {
 // --- spaces ------------------------------------------------------------------------------
 
 function listening_spaces(): SpaceInfo[] {
-  return summary ? summary.spaces.filter((s) => LISTENING_KINDS.includes(s.kind)) : [];
+  // A space without analysed tracks is a 409 for the trial (API.md), so it is not offered.
+  return summary ? summary.spaces.filter((s) => LISTENING_KINDS.includes(s.kind) && s.tracks > 0) : [];
 }
 
 // Keeps only names this collection has, in the summary's order; none left = the default.
@@ -114,8 +119,8 @@ function on_spaces_changed() {
   if (chosen.length < 2) {
     trial_generation++; // drop a trial still loading for the old choice
     trial = null;
-    render_trial();
     show_message('Choose at least two spaces to compare.');
+    render_trial();
     return;
   }
   void load_trial();
@@ -137,9 +142,23 @@ async function load_trial() {
   player.stop();
   show_message(null);
   render_trial();
+  skipped = [];
   try {
-    const t = await get_trial(state.spaces, state.seed, token);
+    let t = await get_trial(state.spaces, state.seed, token);
+    while (t.candidates.length < 2 && skipped.length < MAX_SKIPS) {
+      if (generation !== trial_generation) return;
+      skipped.push(state.seed);
+      state.seed = next_seed(state.seed);
+      t = await get_trial(state.spaces, state.seed, token);
+    }
     if (generation !== trial_generation) return;
+    save_hash();
+    if (t.candidates.length < 2) {
+      show_message(`For ${skipped.length + 1} references in a row every compared space chose the same segment, ` +
+        'so there is nothing to choose between. Compare other spaces.');
+      render_trial();
+      return;
+    }
     trial = t;
     if (!state.spaces) {
       const used = new Set(t.spaces ?? t.candidates.flatMap((c) => c.spaces));
@@ -151,7 +170,6 @@ async function load_trial() {
     player.prefetch([[t.reference.track, t.reference.segment], ...t.candidates.map((c): [number, number] => [c.track, c.segment])]);
   } catch (e) {
     if (generation !== trial_generation) return;
-    render_trial();
     const message = (e as Error).message;
     if (e instanceof ApiError && e.status === 409) {
       // The server names the command that fixes it in backticks; shown as a copyable line.
@@ -163,6 +181,7 @@ async function load_trial() {
     } else {
       show_message(`Cannot load a trial: ${message}`);
     }
+    render_trial(); // after the message: no "Loading" under it
   }
 }
 
@@ -225,6 +244,10 @@ function render_trial() {
   hint.textContent = answer
     ? 'Answer stored. The spaces each candidate came from are shown below.'
     : 'Play the reference, then each candidate, and pick the candidate that sounds most like the reference.';
+  if (skipped.length && !answer) {
+    hint.textContent += ` (Skipped ${skipped.length === 1 ? `seed ${skipped[0]}` : `${skipped.length} seeds`}: ` +
+      'all spaces chose the same segment there.)';
+  }
 
   const ref = document.createElement('div');
   ref.className = 'reference card';
@@ -355,6 +378,7 @@ window.__listening = {
   state: () => structuredClone(state),
   trial: () => (trial ? structuredClone(trial) : null),
   answer: () => (answer ? { ...answer } : null),
+  skipped: () => [...skipped],
   results: () => (results ? structuredClone(results) : null),
   plays: () => player.history(),
   audio_state: () => player.state(),

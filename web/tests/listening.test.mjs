@@ -153,11 +153,17 @@ describe('listening test page', { skip: skip ?? false }, () => {
     await page.screenshot({ path: shot('02-answered') });
   });
 
-  test('next trial: seed + 1, a fresh unanswered trial', async () => {
+  test('next trial: seed + 1 (+ the seeds skipped because every space chose the same segment), a fresh unanswered trial', async () => {
     await page.click('#next-trial');
-    await page.waitForFunction((seed) => window.__listening.trial()?.seed === seed, first_trial.seed + 1, { timeout: 30000 });
+    await page.waitForFunction((seed) => window.__listening.trial()?.seed > seed, first_trial.seed, { timeout: 30000 });
+    const skipped = await page.evaluate(() => window.__listening.skipped());
     const s = await state();
-    assert.equal(s.seed, first_trial.seed + 1);
+    assert.equal(s.seed, first_trial.seed + 1 + skipped.length);
+    assert.deepEqual(skipped, skipped.map((_, i) => first_trial.seed + 1 + i));
+    for (const seed of skipped) {
+      const t = await api(server.url, `/api/listening/trial?seed=${seed}`);
+      assert.equal(t.candidates.length, 1, `seed ${seed} was skipped though it offers a choice`);
+    }
     assert.equal(s.listener, 'ann');
     assert.match(page.url(), new RegExp(`#v=1&seed=${s.seed}&listener=ann$`));
     assert.equal(await page.$$eval('#candidates .reveal', (r) => r.length), 0);
@@ -208,6 +214,25 @@ describe('listening test page', { skip: skip ?? false }, () => {
     assert.deepEqual((await page.evaluate(() => window.__listening.trial())).spaces, checked.slice(0, 2));
   });
 
+  test('a reference on which every space chose the same segment is skipped: no choice of one', async (t) => {
+    let single = null;
+    for (let seed = 0; seed < 400 && single === null; seed++) {
+      if ((await api(server.url, `/api/listening/trial?seed=${seed}`)).candidates.length === 1) single = seed;
+    }
+    if (single === null) return t.skip('every one of 400 references offers a choice here: nothing to skip');
+    let expected = single + 1;
+    while ((await api(server.url, `/api/listening/trial?seed=${expected}`)).candidates.length === 1) expected++;
+    const { page: p, problems: pp } = await open_page(browser, `${server.url}/listening.html#v=1&seed=${single}`);
+    const trial = await loaded_trial(p);
+    assert.equal(trial.seed, expected);
+    assert.ok(trial.candidates.length >= 2);
+    assert.deepEqual(await p.evaluate(() => window.__listening.skipped()), Array.from({ length: expected - single }, (_, i) => single + i));
+    assert.match(await p.textContent('#trial .hint'), /Skipped .*all spaces chose the same segment/);
+    assert.match(p.url(), new RegExp(`#v=1&seed=${expected}$`));
+    assert.deepEqual(pp, []);
+    await p.close();
+  });
+
   test('with --token the page passes the token to the API, the audio and the CSV link', async () => {
     const guarded = await start_server(path.join(dir, 'collection.tagscape'), app, ['--token', 'sesame']);
     try {
@@ -227,6 +252,15 @@ describe('listening test page', { skip: skip ?? false }, () => {
     }
   });
 
+  test('the explorer links to the listening page', async () => {
+    const { page: explorer, problems: explorer_problems } = await open_page(browser, `${server.url}/`);
+    await explorer.click('#listening-link');
+    await explorer.waitForURL(/\/listening\.html/);
+    await loaded_trial(explorer);
+    assert.deepEqual(explorer_problems, []);
+    await explorer.close();
+  });
+
   test('no console errors, page errors or failed requests in the whole session', () => {
     assert.deepEqual(problems, []);
   });
@@ -235,6 +269,7 @@ describe('listening test page', { skip: skip ?? false }, () => {
 describe('listening test page on an empty collection', { skip: skip ?? false }, () => {
   let dir, browser;
   before(async () => {
+    mkdirSync(RESULTS_DIR, { recursive: true });
     dir = temp_dir('tagscape-listening-empty-');
     browser = await launch_browser();
   });
@@ -253,9 +288,12 @@ describe('listening test page on an empty collection', { skip: skip ?? false }, 
       const { page, problems } = await open_page(browser, `${server.url}/listening.html`);
       await page.waitForSelector('#listening-message:not([hidden])', { timeout: 15000 });
       const message = await page.textContent('#listening-message');
+      await page.screenshot({ path: path.join(RESULTS_DIR, 'listening-03-empty.png') });
       assert.match(message, /No trial: .+/);
       assert.match(message, /tagscape analyze --models \S+ MUSIC_DIR/);
       assert.equal(await page.$$eval('#candidates', (c) => c.length), 0);
+      assert.match(await page.textContent('#spaces'), /No analysed spaces yet/);
+      assert.match(await page.textContent('#results'), /No answers stored yet/);
       // The 409 is an answer, not a failure of the page; the console stays clean apart from
       // chromium's own line for a non-2xx fetch.
       assert.deepEqual(problems.filter((p) => !/status of 409/.test(p)), []);

@@ -39,7 +39,8 @@ export function render_results(root: HTMLElement, results: Results | null, error
     return;
   }
   if (!results) return;
-  summary.textContent = results.answers === 1 ? '1 answer stored.' : `${results.answers} answers stored.`;
+  summary.textContent = results.answers === 0 ? 'No answers stored yet.'
+    : results.answers === 1 ? '1 answer stored.' : `${results.answers} answers stored.`;
   root.append(summary);
   if (!results.spaces.length) return;
   const table = document.createElement('table');
