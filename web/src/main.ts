@@ -29,6 +29,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const token = token_from_url(location.search);
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
 const player = create_audio_player(token);
+// The listening page needs the same token (and nothing else of this page's URL).
+$<HTMLAnchorElement>('listening-link').href = `/listening.html${location.search}`;
 
 let summary: Summary;
 let tracks = new Map<number, Track>();

@@ -247,6 +247,15 @@ describe('listening test page', { skip: skip ?? false }, () => {
       assert.equal(await p.getAttribute('#explorer-link', 'href'), '/?token=sesame');
       assert.deepEqual(pp, []);
       await p.close();
+      // And back: the explorer's link keeps the token, so the listening page still gets in.
+      const { page: e, problems: ep } = await open_page(browser, `${guarded.url}/?token=sesame`);
+      await e.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+      assert.equal(await e.getAttribute('#listening-link', 'href'), '/listening.html?token=sesame');
+      await e.click('#listening-link');
+      await e.waitForURL(/\/listening\.html\?token=sesame$/);
+      await loaded_trial(e);
+      assert.deepEqual(ep, []);
+      await e.close();
     } finally {
       await guarded.stop();
     }
