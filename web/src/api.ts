@@ -298,3 +298,37 @@ export interface Walk {
 export const get_walk = (space: string, from: number, goal: Goal, goal_space: string, steps: number, k: number, metric: string, token: string | null) =>
   get_json<Walk>(`/api/walk?${new URLSearchParams({
     space, from: String(from), goal: goal_param(goal), goal_space, steps: String(steps), k: String(k), metric })}`, token);
+
+// --- axis explanations (issue 6) --------------------------------------------------------
+
+export interface AxisTag {
+  name: string;
+  dim: number;
+  r: number;                    // Pearson's r between the component and the tag
+}
+
+export interface AxisExplanation {
+  component: number;            // 0-based
+  explained_variance_ratio: number;
+  positive: AxisTag[];          // r > 0, largest first
+  negative: AxisTag[];          // r < 0, most negative first
+}
+
+export interface Axes {
+  tags_space: string;
+  method: string;
+  n: number;
+  correlated_points: number;
+  axes: { x: AxisExplanation; y: AxisExplanation };
+}
+
+// The tags most correlated with the PCA components a points query shows (same selection).
+export function axes_url(q: PointsQuery, top = 3): string {
+  const p = new URLSearchParams({
+    space: q.space, tracks: String(q.tracks), seed: String(q.seed), granularity: q.granularity, method: q.method,
+    x: q.x ?? '0', y: q.y ?? '1', top: String(top),
+  });
+  return `/api/axes?${p}`;
+}
+
+export const get_axes = (q: PointsQuery, token: string | null, signal?: AbortSignal) => get_json<Axes>(axes_url(q), token, signal);

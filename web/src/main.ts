@@ -3,7 +3,7 @@
 // prepares arrays, regl-scatterplot draws them.
 import KDBush from 'kdbush';
 import {
-  get_knn, get_summary, get_track, get_tracks, get_vectors, get_walk, playlist_url, scores_url, token_from_url, with_token,
+  get_axes, get_knn, get_summary, get_track, get_tracks, get_vectors, get_walk, playlist_url, scores_url, token_from_url, with_token,
   type ModelInfo, type Neighbour, type PointsQuery, type SpaceInfo, type Summary, type Track, type TrackDetail, type Walk,
 } from './api';
 import { create_audio_player } from './audio';
@@ -14,6 +14,7 @@ import { create_scatter, type ScatterPoints } from './scatter';
 import { decode_state, default_state, encode_state, type ViewState } from './state';
 import { create_controls } from './ui/controls';
 import { create_curate_controls } from './ui/curate';
+import { render_axes } from './ui/axes';
 import { render_neighbours, render_selection, render_walk } from './ui/lists';
 import { create_taggram } from './ui/taggram';
 import { render_legend } from './ui/legend';
@@ -44,6 +45,7 @@ let category: Float32Array | null = null;
 let palette: readonly string[] = TRACK_PALETTE; // what `category` indexes
 let legend: ColourMessage['legend'] | null = null;
 let explained_ratio: number[] | null = null;
+let axes_key = '';                    // the points query the axis labels explain
 let restore_camera = true;            // apply state.camera once, after the first layout
 let hovered = -1;
 let pointer: [number, number] = [0, 0];
@@ -277,6 +279,7 @@ function apply(before: ViewState | null) {
     data_key = colour_key = '';
     render_legend($('legend'), null);
     $('variance').textContent = '';
+    request_axes();
     set_status(problem ? 'Nothing to show' : '');
   } else {
     const query = points_query(state, space);
@@ -305,6 +308,7 @@ function apply(before: ViewState | null) {
     }
     request_filter();
     request_neighbours();
+    request_axes();
   }
   if (!before || before.selected !== state.selected || before.taggram !== state.taggram) void show_selected();
   if (before && before.highlight !== state.highlight) {
@@ -406,6 +410,24 @@ function on_points(msg: PointsMessage) {
   request_filter();
   request_neighbours();
   show_walk();
+}
+
+// PCA axis labels: the server correlates the shown components with the tag space's dims over
+// the same points (the request runs alongside the points request).
+function request_axes() {
+  const { space } = resolve_space(state);
+  const pca = state.method === 'pca' || state.method === 'std-pca';
+  const query = space && pca ? points_query(state, space) : null;
+  const key = query ? JSON.stringify(query) : '';
+  if (key === axes_key) return;
+  axes_key = key;
+  render_axes($('axis-x-label'), $('axis-y-label'), null);
+  if (!query) return;
+  get_axes(query, token).then((axes) => {
+    if (axes_key === key) render_axes($('axis-x-label'), $('axis-y-label'), axes);
+  }, (e: Error) => {
+    if (axes_key === key) $('axis-x-label').title = `No axis labels: ${e.message}`; // e.g. an imported space without tags
+  });
 }
 
 function show_variance() {
@@ -921,6 +943,7 @@ window.__tagscape = {
   walk_overlay: () => walk_track_ids().map((id) => point_index(id, -1)),
   audio_state: () => player.state(),
   camera: () => scatter.camera(),
+  axes_key: () => axes_key,
   timing: () => ({ ...timing }),
 };
 
