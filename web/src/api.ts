@@ -78,7 +78,16 @@ export interface FrameHeader {
   explained_variance?: number[];
   explained_variance_ratio?: number[];
   trustworthiness?: number | null; // null when it cannot be computed (too few points)
+  clusters?: Cluster[];            // t-SNE/UMAP final frames: the layout's islands, largest first
   arrays: { name: string; type: 'f32' | 'i32'; count: number }[];
+}
+
+// An island of a t-SNE/UMAP layout and the tags most over-represented in it.
+export interface Cluster {
+  x: number;                    // centre, layout units (the frame's xy)
+  y: number;
+  count: number;                // points inside
+  tags: { name: string; mean: number; z: number }[]; // z: standard deviations above the shown points' mean
 }
 
 export interface Frame {

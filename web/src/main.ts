@@ -15,6 +15,7 @@ import { decode_state, default_state, encode_state, type ViewState } from './sta
 import { create_controls } from './ui/controls';
 import { create_curate_controls } from './ui/curate';
 import { render_axes } from './ui/axes';
+import { create_cluster_labels, place_clusters } from './ui/clusters';
 import { render_neighbours, render_selection, render_walk } from './ui/lists';
 import { create_taggram } from './ui/taggram';
 import { render_legend } from './ui/legend';
@@ -105,11 +106,18 @@ const scatter = create_scatter($<HTMLCanvasElement>('canvas'), {
   pointout: on_pointout,
   select: on_select,
   view(camera) {
+    place_cluster_labels();
     const home = Math.abs(camera[0]) < 1e-9 && Math.abs(camera[1]) < 1e-9 && Math.abs(camera[2] - 1) < 1e-9;
     state.camera = home ? null : camera; // the fitted view needs no camera in the URL
     save_url();
   },
 });
+const cluster_labels = create_cluster_labels($('cluster-labels-layer'));
+function place_cluster_labels() {
+  cluster_labels.place((x, y) => scatter.to_screen(x, y));
+}
+new ResizeObserver(place_cluster_labels).observe($('plot'));
+
 const controls = create_controls($('controls'), (patch) => update(patch), () => {
   scatter.reset();
   state.camera = null;
@@ -271,10 +279,12 @@ function apply(before: ViewState | null) {
   const { space, problem, command } = resolve_space(state);
   controls.sync(state, { summary, space, colour_dims: colour_dims(state, space), explained_variance_ratio: explained_ratio });
   player.set_mode(state.audio);
+  cluster_labels.set_visible(state.clusterLabels);
   show_message(problem, command);
   if (!space) {
     post({ type: 'cancel' });
     scatter.clear();
+    cluster_labels.show(null);
     current = null;
     data_key = colour_key = '';
     render_legend($('legend'), null);
@@ -292,6 +302,7 @@ function apply(before: ViewState | null) {
       current = null;
       category = null;
       hovered = -1;
+      cluster_labels.show(null);
       clear_curation();
       hide_tooltip($('tooltip'));
       if (before) restore_camera = false;
@@ -364,6 +375,7 @@ function draw_current(transition: boolean) {
     if (!timing.painted_ms && timing.data_ms) timing.painted_ms = performance.now();
     document.body.dataset.draws = String(draws);
     highlight_track(hovered >= 0 && current ? current.group![hovered] : null);
+    place_cluster_labels();
     set_status(status_line(performance.now() - t0));
   });
 }
@@ -371,7 +383,9 @@ function draw_current(transition: boolean) {
 function status_line(draw_ms: number): string {
   if (!current) return '';
   const h = current.header;
-  const tw = typeof h.trustworthiness === 'number' ? ` · trustworthiness ${h.trustworthiness.toFixed(3)}` : '';
+  // How far to trust the layout's neighbourhoods (every method; null below 21 points).
+  const tw = typeof h.trustworthiness === 'number' ? ` · trustworthiness ${h.trustworthiness.toFixed(3)}`
+    : h.trustworthiness === null ? ' · trustworthiness n/a (too few points)' : '';
   return `${h.n.toLocaleString()} points · ${current.group_tracks?.length ?? 0} tracks · ${h.method}${tw} · drawn in ${draw_ms.toFixed(0)} ms`;
 }
 
@@ -385,6 +399,7 @@ function on_points(msg: PointsMessage) {
   }
   current = msg;
   timing.data_ms = performance.now();
+  cluster_labels.show(msg.header.clusters ? place_clusters(msg.header.clusters, msg.bounds) : null);
   current_index = KDBush.from(msg.spatial_index);
   explained_ratio = msg.header.explained_variance_ratio ?? null;
   show_variance();
@@ -451,6 +466,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   } else if (msg.type === 'error') {
     if (msg.request === 'points' && msg.id === points_id) {
       scatter.clear();
+      cluster_labels.show(null);
       current = null;
       set_status('');
       show_message(`Cannot show this view: ${msg.message}`);
@@ -944,6 +960,8 @@ window.__tagscape = {
   audio_state: () => player.state(),
   camera: () => scatter.camera(),
   axes_key: () => axes_key,
+  clusters: () => (current?.header.clusters ? structuredClone(current.header.clusters) : null),
+  to_screen: (x: number, y: number) => scatter.to_screen(x, y),
   timing: () => ({ ...timing }),
 };
 

@@ -225,6 +225,17 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       plot.set({ mouseMode: mode === 'pan' ? 'panZoom' : 'lasso', lassoType: mode === 'box' ? 'rectangle' : 'freeform' } as never);
     },
     camera,
+    // CSS px (relative to the canvas) of a position in the points' normalised coordinates,
+    // under the current camera: regl-scatterplot's getScreenPosition for any position.
+    to_screen(x: number, y: number): [number, number] {
+      const view = (plot.get('camera') as { view: Float32Array | number[] }).view;
+      const aspect = plot.get('aspectRatio') as number;
+      const w = canvas.clientWidth, h = canvas.clientHeight;
+      const vx = x * aspect;
+      const cx = (view[0] * vx + view[4] * y + view[12]) / (w / h);
+      const cy = view[1] * vx + view[5] * y + view[13];
+      return [(w * (cx + 1)) / 2, h * (0.5 - cy / 2)];
+    },
     set_camera(c: [number, number, number]) {
       plot.set({ cameraTarget: [c[0], c[1]], cameraDistance: c[2] } as never);
     },

@@ -64,6 +64,7 @@ export interface ViewState {
   goalSpace: string;        // space of the goal's dims: '' = the tag space, or a space name
   walkSteps: number;        // goal-guided walk length
   taggram: 'tags' | 'moods'; // what the selected track's timeline shows
+  clusterLabels: boolean;   // t-SNE/UMAP: name the layout's clusters over the plot
 }
 
 export function default_filter(): TrackFilter {
@@ -78,6 +79,7 @@ export function default_state(): ViewState {
     view: 'segments', colour: 'track', audio: 'hover', selected: null, camera: null, advanced: false,
     drag: 'pan', filter: default_filter(), highlight: { artist: '', album: '', track: null }, sparsity: 1,
     knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, taggram: 'tags',
+    clusterLabels: true,
   };
 }
 
@@ -137,6 +139,7 @@ export function sanitise_state(raw: unknown): ViewState {
   s.goalSpace = str('goalSpace') ?? '';
   s.walkSteps = Math.min(100, Math.max(1, Math.round(num('walkSteps') ?? s.walkSteps)));
   s.taggram = r.taggram === 'moods' ? 'moods' : 'tags';
+  s.clusterLabels = r.clusterLabels !== false;
   return s;
 }
 

@@ -174,6 +174,115 @@ describe('explaining the layout', { skip: skip ?? false }, () => {
     await select('layer', 'taggrams');
   });
 
+  // Label centres relative to the canvas, in label order.
+  const label_centres = () => page.evaluate(() => {
+    const canvas = document.getElementById('canvas').getBoundingClientRect();
+    return [...document.querySelectorAll('#cluster-labels-layer .cluster-label')].map((l) => {
+      const r = l.getBoundingClientRect();
+      return { text: l.textContent, at: [r.left + r.width / 2 - canvas.left, r.top + r.height / 2 - canvas.top] };
+    });
+  });
+
+  // The final frame of the layout the page shows, fetched again here (the layout cache answers).
+  async function final_frame(s) {
+    const q = new URLSearchParams({ space: 'msd-musicnn-1/taggrams', tracks: String(s.tracks), seed: String(s.seed), granularity: 'segments', method: s.method });
+    if (s.method === 'tsne') { q.set('perplexity', String(s.perplexity)); q.set('iterations', String(s.iterations)); }
+    else { q.set('n_neighbors', String(s.nNeighbors)); q.set('min_dist', String(s.minDist)); }
+    return parse_frames(await get(`/api/points?${q}`, true)).find((f) => f.header.kind === 'final');
+  }
+
+  async function expect_cluster_labels(method) {
+    await page.waitForFunction((m) => window.__tagscape.state().method === m && window.__tagscape.clusters() !== null &&
+      document.body.dataset.busy !== '1', method, { timeout: 60000 });
+    const s = await state();
+    const frame = await final_frame(s);
+    const clusters = frame.header.clusters;
+    assert.ok(clusters.length >= 1, `${method}: the final frame names at least one cluster`);
+    assert.deepEqual(await page.evaluate(() => window.__tagscape.clusters()), clusters, 'the page shows the layout the server answers');
+    const labels = await label_centres();
+    assert.deepEqual(labels.map((l) => l.text), clusters.map((c) => c.tags.slice(0, 2).map((t) => t.name).join(' \u00b7 ')));
+    assert.match(await page.textContent('#status'), new RegExp(`${method} · trustworthiness 0\\.\\d{3}`));
+    return { frame, labels };
+  }
+
+  // Where the camera shows layout position (x, y): an affine map fitted on the points of the
+  // frame with the smallest and largest x and y, and their screen positions (regl-scatterplot).
+  async function layout_to_screen(frame) {
+    const { xy } = frame.arrays;
+    const n = xy.length / 2;
+    let ix0 = 0, ix1 = 0, iy0 = 0, iy1 = 0;
+    for (let i = 0; i < n; i++) {
+      if (xy[2 * i] < xy[2 * ix0]) ix0 = i;
+      if (xy[2 * i] > xy[2 * ix1]) ix1 = i;
+      if (xy[2 * i + 1] < xy[2 * iy0 + 1]) iy0 = i;
+      if (xy[2 * i + 1] > xy[2 * iy1 + 1]) iy1 = i;
+    }
+    const at = (i) => page.evaluate((k) => window.__tagscape.point(k).at, i);
+    const [ax0, ax1, ay0, ay1] = [await at(ix0), await at(ix1), await at(iy0), await at(iy1)];
+    const sx = (ax1[0] - ax0[0]) / (xy[2 * ix1] - xy[2 * ix0]);
+    const sy = (ay1[1] - ay0[1]) / (xy[2 * iy1 + 1] - xy[2 * iy0 + 1]);
+    return (x, y) => [ax0[0] + (x - xy[2 * ix0]) * sx, ay0[1] + (y - xy[2 * iy0 + 1]) * sy];
+  }
+
+  test('t-SNE: cluster labels name the final frame\'s clusters at their positions and follow the view', async () => {
+    await select('method', 'pca');
+    assert.match(await page.textContent('#status'), /pca · trustworthiness 0\.\d{3}/);
+    await page.click('#advanced summary');
+    await page.selectOption('#method', 'tsne');
+    await page.fill('#iterations', '300');
+    await page.press('#iterations', 'Enter');
+    await page.waitForFunction(() => window.__tagscape.state().iterations === 300);
+    const { frame, labels } = await expect_cluster_labels('tsne');
+    let to_screen = await layout_to_screen(frame);
+    frame.header.clusters.forEach((c, k) => {
+      const want = to_screen(c.x, c.y);
+      assert.ok(Math.hypot(want[0] - labels[k].at[0], want[1] - labels[k].at[1]) < 2,
+        `label ${k} (${labels[k].text}) at ${labels[k].at}, its cluster is shown at ${want}`);
+    });
+    await plot_pixels(page, shot('03-tsne-clusters'));
+    await page.locator('#plot').screenshot({ path: shot('03-tsne-clusters-page') });
+    // Pan: every label moves with the points.
+    const box = await page.locator('#canvas').boundingBox();
+    const point_before = await page.evaluate(() => window.__tagscape.point(0).at);
+    await page.mouse.move(box.x + 200, box.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 330, box.y + 270, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForTimeout(200);
+    const point_after = await page.evaluate(() => window.__tagscape.point(0).at);
+    const moved = [point_after[0] - point_before[0], point_after[1] - point_before[1]];
+    assert.ok(Math.hypot(...moved) > 50, `the drag panned the view: point 0 moved ${moved}`);
+    const panned = await label_centres();
+    panned.forEach((l, k) => {
+      const d = [l.at[0] - labels[k].at[0], l.at[1] - labels[k].at[1]];
+      assert.ok(Math.hypot(d[0] - moved[0], d[1] - moved[1]) < 2, `label ${k} moved ${d}, the points ${moved}`);
+    });
+    // Zoom: positions still agree with the points'.
+    await page.mouse.wheel(0, -250);
+    await page.waitForTimeout(300);
+    to_screen = await layout_to_screen(frame);
+    const zoomed = await label_centres();
+    frame.header.clusters.forEach((c, k) => {
+      const want = to_screen(c.x, c.y);
+      assert.ok(Math.hypot(want[0] - zoomed[k].at[0], want[1] - zoomed[k].at[1]) < 2, `zoomed: label ${k} at ${zoomed[k].at}, cluster at ${want}`);
+    });
+    // The toggle hides them, and the state (URL) remembers it.
+    await page.uncheck('#cluster-labels');
+    await page.waitForFunction(() => window.__tagscape.state().clusterLabels === false);
+    assert.ok(await page.isHidden('#cluster-labels-layer'));
+    await page.check('#cluster-labels');
+    await page.waitForFunction(() => window.__tagscape.state().clusterLabels === true);
+    assert.ok(await page.isVisible('#cluster-labels-layer'));
+  });
+
+  test('UMAP: cluster labels too; PCA shows none', async () => {
+    await page.selectOption('#method', 'umap');
+    await expect_cluster_labels('umap');
+    await select('method', 'pca');
+    assert.equal((await label_centres()).length, 0);
+    assert.ok(await page.isHidden('#cluster-labels'));
+  });
+
   test('no console errors, page errors or failed requests in the whole session', () => {
     assert.deepEqual(problems, []);
   });

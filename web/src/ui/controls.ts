@@ -77,6 +77,8 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
   const audio = el('select', { id: 'audio' });
   options(audio, [['hover', 'on hover'], ['click', 'on click'], ['off', 'off']]);
   const reset = el('button', { id: 'reset-view', type: 'button', textContent: 'Reset view' });
+  const cluster_labels = el('input', { id: 'cluster-labels', type: 'checkbox', title: 'Name the clusters of a t-SNE/UMAP layout by their top tags' });
+  const cluster_row = row('Clusters', el('label', {}, cluster_labels, ' labels'));
 
   root.append(
     el('h1', {}, 'tagscape'), summary_line,
@@ -85,7 +87,7 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
       row('Imported', imported), row('Layer', layer), missing),
     el('fieldset', {}, el('legend', {}, 'Projection'), row('Method', method), advanced),
     el('fieldset', { id: 'axes' }, el('legend', {}, 'Axes'), original_axes, pca_axes),
-    el('fieldset', {}, el('legend', {}, 'Display'), row('View', view), row('Colour', colour), row('Audio', audio), reset),
+    el('fieldset', {}, el('legend', {}, 'Display'), row('View', view), row('Colour', colour), row('Audio', audio), cluster_row, reset),
   );
 
   let state: ViewState | null = null;
@@ -126,6 +128,7 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
   colour.addEventListener('change', () => on_change({ colour: colour.value }));
   audio.addEventListener('change', () => on_change({ audio: audio.value as ViewState['audio'] }));
   reset.addEventListener('click', on_reset_view);
+  cluster_labels.addEventListener('change', () => on_change({ clusterLabels: cluster_labels.checked }));
 
   function sync(s: ViewState, c: ControlsContext) {
     state = s;
@@ -207,6 +210,8 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
     colour.value = s.colour;
     if (colour.value !== s.colour) colour.value = 'track';
     audio.value = s.audio;
+    cluster_labels.checked = s.clusterLabels;
+    cluster_row.hidden = s.method !== 'tsne' && s.method !== 'umap';
   }
 
   return { sync };
