@@ -14,12 +14,14 @@
 #include <string>
 #include <thread>
 
+#include "common/openmp_env.h"
 #include "common/error.h"
 #include "model/pipeline.h"
 
 using namespace tagscape;
 
 int main(int argc, char** argv) {
+  tagscape::use_passive_openmp_wait(argv);  // as tagscape itself (common/openmp_env.h)
   if (argc < 2) {
     std::fprintf(stderr, "usage: bench_engine INPUT [--threads N] [--model NAME] [--batch N] [--repeat R]\n");
     return 2;

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "common/openmp_env.h"
 #include "common/npy.h"
 #include "projection/knn_index.h"
 #include "projection/pca.h"
@@ -79,6 +80,7 @@ double field(const std::string& text, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tagscape::use_passive_openmp_wait(argv);  // as tagscape itself (common/openmp_env.h)
   int64_t pca_rows = 1000000, knn_rows = 100000, queries = 2000;
   bool peer = true;
   std::vector<Metric> metrics = {Metric::euclidean, Metric::cosine};

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/openmp_env.h"
 #include "common/error.h"
 #include "common/npy.h"
 #include "projection/knn_graph.h"
@@ -37,6 +38,7 @@ double peak_rss_mb() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tagscape::use_passive_openmp_wait(argv);  // as tagscape itself (common/openmp_env.h)
   std::string data, method = "tsne", out;
   int64_t rows = 0;
   int threads = 2, k = 90, iterations = 0, hnsw_m = 12, hnsw_ef_construction = 40;

@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/openmp_env.h"
 
 int main(int argc, char** argv) {
+  tagscape::use_passive_openmp_wait(argv);
   CLI::App app{"tagscape " TAGSCAPE_VERSION
                " — analyse music with MusiCNN/VGG auto-taggers and explore their tag and embedding spaces.",
                "tagscape"};
