@@ -81,3 +81,24 @@ export function count_by_track(indices: readonly number[], track_of: Int32Array)
   for (const i of indices) counts.set(track_of[i], (counts.get(track_of[i]) ?? 0) + 1);
   return [...counts].map(([track, count]) => ({ track, count })).sort((a, b) => b.count - a.count || a.track - b.track);
 }
+
+// A lasso/box selection as the URL keeps it: [track, segment, segment, ...] per track (tracks
+// and segments ascending; segment -1 = the track's average), from point indices of a pane.
+export function selection_runs(indices: readonly number[], track_of: Int32Array, segment_of: Int32Array): number[][] {
+  const by = new Map<number, number[]>();
+  for (const i of indices) {
+    const list = by.get(track_of[i]);
+    if (list) list.push(segment_of[i]); else by.set(track_of[i], [segment_of[i]]);
+  }
+  return [...by].sort((a, b) => a[0] - b[0]).map(([t, segs]) => [t, ...segs.sort((a, b) => a - b)]);
+}
+
+// The (track, segment) pairs of a selection.
+export function selection_keys(runs: readonly number[][]): Array<[number, number]> {
+  return runs.flatMap((run) => run.slice(1).map((s) => [run[0], s] as [number, number]));
+}
+
+// The selection panel's rows: tracks with how many of their points are selected, most first.
+export function selection_rows(runs: readonly number[][]): Array<{ track: number; count: number }> {
+  return runs.map((run) => ({ track: run[0], count: run.length - 1 })).sort((a, b) => b.count - a.count || a.track - b.track);
+}

@@ -2,9 +2,10 @@
 // (JSON -> deflate-raw -> base64url, with a `version` field), so reloading or sharing the
 // URL restores the same view. ref: embedding-atlas viewer/src/utils/query_payload.ts
 
-// 2: curation (filters, highlight, sparsity, neighbours, goal). A version-1 URL still loads:
-// the fields it lacks take their defaults.
-export const STATE_VERSION = 2;
+// 2: curation (filters, highlight, sparsity, neighbours, goal). 3: compare mode (a second
+// pane, linked cameras, the active pane), cluster labels, the lasso selection. Older URLs
+// still load: the fields they lack take their defaults (a version-2 URL is one pane).
+export const STATE_VERSION = 3;
 
 export type Layer = 'taggrams' | 'embeddings' | 'moods';
 export type Method = 'original' | 'pca' | 'std-pca' | 'tsne' | 'umap';
@@ -29,6 +30,13 @@ export interface Highlight {
   album: string;
   track: number | null;     // one track (chosen by search)
 }
+
+// What one pane shows. The first pane's fields sit at the top level of ViewState (as in
+// version 2); the second pane's in ViewState.second. Everything else is shared by both panes.
+export const PANE_FIELDS = ['model', 'layer', 'method', 'origX', 'origY', 'log', 'pcX', 'pcY', 'perplexity',
+  'learningRate', 'iterations', 'nNeighbors', 'minDist', 'view', 'colour', 'camera'] as const;
+export type PaneField = typeof PANE_FIELDS[number];
+export type PaneView = Pick<ViewState, PaneField>;
 
 export interface ViewState {
   version: number;          // STATE_VERSION of the writer
@@ -65,6 +73,35 @@ export interface ViewState {
   walkSteps: number;        // goal-guided walk length
   taggram: 'tags' | 'moods'; // what the selected track's timeline shows
   clusterLabels: boolean;   // t-SNE/UMAP: name the layout's clusters over the plot
+  // [track, segment, segment, ...] per track inside the last lasso/box (segment -1 = the
+  // track's average); null = no selection. Points, not indices: both panes show it.
+  selection: number[][] | null;
+  compare: boolean;         // two panes side by side over the same tracks
+  second: PaneView;         // the second pane's view
+  linked: boolean;          // pan/zoom in one pane moves the other alike
+  active: 0 | 1;            // the pane the controls edit
+}
+
+// The state as pane k sees it: the shared fields with that pane's view.
+export function pane_state(s: ViewState, k: 0 | 1): ViewState {
+  return k === 0 ? s : { ...s, ...s.second };
+}
+
+export function pane_view(s: ViewState): PaneView {
+  const out = {} as Record<string, unknown>;
+  for (const f of PANE_FIELDS) out[f] = s[f];
+  return structuredClone(out) as PaneView;
+}
+
+// A change made while pane k is edited: its pane fields go to that pane, the rest is shared.
+export function patch_state(s: ViewState, patch: Partial<ViewState>, k: 0 | 1): ViewState {
+  if (k === 0) return { ...s, ...patch };
+  const shared: Partial<ViewState> = {}, second: Partial<PaneView> = {};
+  for (const [key, v] of Object.entries(patch)) {
+    if ((PANE_FIELDS as readonly string[]).includes(key)) (second as Record<string, unknown>)[key] = v;
+    else (shared as Record<string, unknown>)[key] = v;
+  }
+  return { ...s, ...shared, second: { ...s.second, ...second } };
 }
 
 export function default_filter(): TrackFilter {
@@ -72,6 +109,12 @@ export function default_filter(): TrackFilter {
 }
 
 export function default_state(): ViewState {
+  const s = first_pane_defaults();
+  s.second = pane_view(s);
+  return s;
+}
+
+function first_pane_defaults(): ViewState {
   return {
     version: STATE_VERSION, model: 'msd-musicnn-1', layer: 'taggrams', tracks: 100, seed: 0,
     method: 'pca', origX: '0', origY: '1', log: false, pcX: 0, pcY: 1,
@@ -79,7 +122,7 @@ export function default_state(): ViewState {
     view: 'segments', colour: 'track', audio: 'hover', selected: null, camera: null, advanced: false,
     drag: 'pan', filter: default_filter(), highlight: { artist: '', album: '', track: null }, sparsity: 1,
     knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, taggram: 'tags',
-    clusterLabels: true,
+    clusterLabels: true, selection: null, compare: false, second: null as unknown as PaneView, linked: true, active: 0,
   };
 }
 
@@ -96,32 +139,17 @@ export function sanitise_state(raw: unknown): ViewState {
   const s = default_state();
   if (typeof raw !== 'object' || raw === null) return s;
   const r = raw as Record<string, unknown>;
+  read_pane(r, s);
+  s.second = pane_view(s); // a one-pane URL: the second pane starts as a copy of the first
+  if (typeof r.second === 'object' && r.second !== null) read_pane(r.second as Record<string, unknown>, s.second);
   const str = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
   const num = (k: string) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : undefined);
   const one = <T extends string>(k: string, allowed: readonly T[]) =>
     allowed.includes(r[k] as T) ? (r[k] as T) : undefined;
-  s.model = str('model') ?? s.model;
-  s.layer = one('layer', LAYERS) ?? s.layer;
   s.tracks = r.tracks === 'all' ? 'all' : Math.max(1, Math.round(num('tracks') ?? s.tracks as number));
   s.seed = Math.round(num('seed') ?? s.seed);
-  s.method = one('method', METHODS) ?? s.method;
-  s.origX = str('origX') ?? s.origX;
-  s.origY = str('origY') ?? s.origY;
-  s.log = r.log === true;
-  s.pcX = Math.max(0, Math.round(num('pcX') ?? s.pcX));
-  s.pcY = Math.max(0, Math.round(num('pcY') ?? s.pcY));
-  s.perplexity = num('perplexity') ?? s.perplexity;
-  s.learningRate = num('learningRate') ?? null;
-  s.iterations = Math.round(num('iterations') ?? s.iterations);
-  s.nNeighbors = Math.round(num('nNeighbors') ?? s.nNeighbors);
-  s.minDist = num('minDist') ?? s.minDist;
-  s.view = one('view', VIEWS) ?? s.view;
-  s.colour = str('colour') ?? s.colour;
   s.audio = one('audio', AUDIO) ?? s.audio;
   s.selected = num('selected') ?? null;
-  const cam = r.camera;
-  s.camera = Array.isArray(cam) && cam.length === 3 && cam.every((v) => typeof v === 'number' && Number.isFinite(v))
-    ? [cam[0], cam[1], cam[2]] : null;
   s.advanced = r.advanced === true;
   s.drag = one('drag', DRAGS) ?? s.drag;
   const f = typeof r.filter === 'object' && r.filter !== null ? r.filter as Record<string, unknown> : {};
@@ -140,7 +168,39 @@ export function sanitise_state(raw: unknown): ViewState {
   s.walkSteps = Math.min(100, Math.max(1, Math.round(num('walkSteps') ?? s.walkSteps)));
   s.taggram = r.taggram === 'moods' ? 'moods' : 'tags';
   s.clusterLabels = r.clusterLabels !== false;
+  const sel = r.selection;
+  s.selection = Array.isArray(sel) && sel.length > 0 && sel.every((run) => Array.isArray(run) && run.length >= 2 && run.every((v) => Number.isInteger(v)))
+    ? (sel as number[][]).map((run) => [...run]) : null;
+  s.compare = r.compare === true;
+  s.linked = r.linked !== false;
+  s.active = s.compare && r.active === 1 ? 1 : 0;
   return s;
+}
+
+// The pane fields of a URL's object (top level: the first pane; `second`: the second).
+function read_pane(r: Record<string, unknown>, s: PaneView) {
+  const str = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
+  const num = (k: string) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : undefined);
+  const one = <T extends string>(k: string, allowed: readonly T[]) =>
+    allowed.includes(r[k] as T) ? (r[k] as T) : undefined;
+  s.model = str('model') ?? s.model;
+  s.layer = one('layer', LAYERS) ?? s.layer;
+  s.method = one('method', METHODS) ?? s.method;
+  s.origX = str('origX') ?? s.origX;
+  s.origY = str('origY') ?? s.origY;
+  s.log = r.log === true;
+  s.pcX = Math.max(0, Math.round(num('pcX') ?? s.pcX));
+  s.pcY = Math.max(0, Math.round(num('pcY') ?? s.pcY));
+  s.perplexity = num('perplexity') ?? s.perplexity;
+  s.learningRate = num('learningRate') ?? null;
+  s.iterations = Math.round(num('iterations') ?? s.iterations);
+  s.nNeighbors = Math.round(num('nNeighbors') ?? s.nNeighbors);
+  s.minDist = num('minDist') ?? s.minDist;
+  s.view = one('view', VIEWS) ?? s.view;
+  s.colour = str('colour') ?? s.colour;
+  const cam = r.camera;
+  s.camera = Array.isArray(cam) && cam.length === 3 && cam.every((v) => typeof v === 'number' && Number.isFinite(v))
+    ? [cam[0], cam[1], cam[2]] : null;
 }
 
 function to_base64url(bytes: Uint8Array): string {

@@ -133,9 +133,9 @@ export async function change(page, action) {
 }
 
 // Pixel statistics of the plot: the canvas area is screenshotted (what the user sees) and
-// decoded in the page; counts pixels far from the background colour.
-export async function plot_pixels(page, file) {
-  const png = await page.locator('#canvas').screenshot(file ? { path: file } : {});
+// decoded in the page; counts pixels far from the background colour. `canvas`: another pane's.
+export async function plot_pixels(page, file, canvas = '#canvas') {
+  const png = await page.locator(canvas).screenshot(file ? { path: file } : {});
   return page.evaluate(async (b64) => {
     const img = new Image();
     img.src = `data:image/png;base64,${b64}`;

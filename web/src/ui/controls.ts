@@ -175,11 +175,13 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
     advanced.open = s.advanced;
     advanced.querySelector<HTMLElement>('.tsne')!.hidden = s.method !== 'tsne';
     advanced.querySelector<HTMLElement>('.umap')!.hidden = s.method !== 'umap';
-    perplexity.value = String(s.perplexity);
-    learning_rate.value = s.learningRate === null ? '' : String(s.learningRate);
-    iterations.value = String(s.iterations);
-    n_neighbors.value = String(s.nNeighbors);
-    min_dist.value = String(s.minDist);
+    // (a field being typed in keeps its text: a layout arriving meanwhile re-syncs the panel)
+    const put = (input: HTMLInputElement, value: string) => { if (document.activeElement !== input) input.value = value; };
+    put(perplexity, String(s.perplexity));
+    put(learning_rate, s.learningRate === null ? '' : String(s.learningRate));
+    put(iterations, String(s.iterations));
+    put(n_neighbors, String(s.nNeighbors));
+    put(min_dist, String(s.minDist));
 
     const space = c.space;
     original_axes.hidden = s.method !== 'original';

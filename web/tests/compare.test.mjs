@@ -1,0 +1,284 @@
+// tests/compare.test.mjs — compare mode in headless chromium against the real `tagscape serve`
+// on a real collection analysed with two taggers: two panes over the same tracks, the second
+// set to another space and projection (both canvases show points: pixel statistics); a hover
+// in one pane highlights the same track's points in the other; a click's neighbours and a
+// lasso in one pane stand out in both; linked pan/zoom moves both cameras, independent does
+// not; the URL restores both panes; a version-2 URL is one pane. No console errors.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import {
+  RESULTS_DIR, build_app, change, launch_browser, make_collection, open_page, plot_pixels,
+  remove, skip_reason, start_server, temp_dir,
+} from './fixture.mjs';
+
+const skip = skip_reason();
+if (skip) console.log(`# compare e2e skipped: ${skip}`);
+
+const MIN_LIT = 40; // pixels: a handful of dots; an empty plot has 0
+const CANVAS = ['#canvas', '#canvas-2'];
+
+const sorted = (a) => [...a].sort((x, y) => x - y);
+const close = (a, b, eps = 1e-6) => a.every((v, i) => Math.abs(v - b[i]) < eps);
+
+describe('compare mode', { skip: skip ?? false }, () => {
+  let dir, app, server, browser, page, problems;
+  const shot = (name) => path.join(RESULTS_DIR, `compare-${name}.png`);
+  const state = (p = page) => p.evaluate(() => window.__tagscape.state());
+  const pane = (k, fn, arg, p = page) => p.evaluate(([kk, f, a]) => window.__tagscape.pane(kk)[f](...(a ?? [])), [k, fn, arg]);
+  const ready = (k, p = page) => p.waitForFunction((kk) => window.__tagscape.pane(kk).points() > 0 && !window.__tagscape.pane(kk).busy(),
+    k, { timeout: 60000 });
+
+  // (track, segment) keys of point indices in pane k.
+  async function keys_of(k, indices) {
+    const out = [];
+    for (const i of indices) {
+      const p = await pane(k, 'point', [i]);
+      out.push(`${p.track}/${p.segment}`);
+    }
+    return out.sort();
+  }
+
+  // A point of pane k well inside its canvas (the `nth` such).
+  async function inner_point(k, nth = 0) {
+    const box = await page.locator(CANVAS[k]).boundingBox();
+    const n = await pane(k, 'points');
+    const inside = [];
+    for (let i = 0; i < n; i++) {
+      const p = await pane(k, 'point', [i]);
+      if (p.at[0] > 20 && p.at[0] < box.width - 20 && p.at[1] > 20 && p.at[1] < box.height - 20) inside.push({ i, ...p });
+    }
+    assert.ok(inside.length > 0, `pane ${k + 1}: no point inside its canvas`);
+    return { box, point: inside[Math.min(nth, inside.length - 1)] };
+  }
+
+  // Pane k emphasises exactly these (track/segment) keys (waits up to 5 s for it).
+  async function expect_highlighted(k, keys, what) {
+    const deadline = Date.now() + 5000;
+    let got = [];
+    while (Date.now() < deadline) {
+      got = await keys_of(k, await pane(k, 'highlighted'));
+      if (JSON.stringify(got) === JSON.stringify(keys)) return;
+      await page.waitForTimeout(100);
+    }
+    assert.deepEqual(got, keys, `pane ${k + 1} should emphasise ${what}`);
+  }
+
+  async function drag(k, [dx, dy]) {
+    const box = await page.locator(CANVAS[k]).boundingBox();
+    const x = box.x + box.width / 2, y = box.y + box.height / 2;
+    await page.mouse.move(x - 30, y - 30);
+    await page.mouse.down();
+    await page.mouse.move(x - 30 + dx, y - 30 + dy, { steps: 10 });
+    await page.mouse.up();
+  }
+
+  // A box drag (drag mode 'box') around the left half of pane k's points.
+  async function box_select(k) {
+    const box = await page.locator(CANVAS[k]).boundingBox();
+    const n = await pane(k, 'points');
+    const at = [];
+    for (let i = 0; i < n; i++) at.push((await pane(k, 'point', [i])).at);
+    const xs = at.map((p) => p[0]).sort((a, b) => a - b), ys = at.map((p) => p[1]).sort((a, b) => a - b);
+    const clamp = (v, max) => Math.max(2, Math.min(v, max - 2));
+    const [x0, y0, x1, y1] = [clamp(xs[0] - 15, box.width), clamp(ys[0] - 15, box.height), clamp(xs[Math.floor(n / 2)], box.width), clamp(ys.at(-1) + 15, box.height)];
+    await page.mouse.move(box.x + x0, box.y + y0);
+    await page.mouse.down();
+    await page.mouse.move(box.x + x0 + 1, box.y + y0 + 1); // the box starts at the first move
+    await page.mouse.move(box.x + x1, box.y + y1, { steps: 8 });
+    await page.waitForTimeout(60); // the lasso samples the pointer every few ms: rest on the corner
+    await page.mouse.move(box.x + x1 + 0.5, box.y + y1 + 0.5);
+    await page.waitForTimeout(60);
+    await page.mouse.up();
+  }
+
+  before(async () => {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    dir = temp_dir('tagscape-compare-');
+    const collection = make_collection(dir, 'msd-musicnn-1,mtt-musicnn-1');
+    app = build_app(path.join(dir, 'app'));
+    server = await start_server(collection.db, app);
+    browser = await launch_browser();
+    ({ page, problems } = await open_page(browser, `${server.url}/`));
+    await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) remove(dir);
+  });
+
+  test('two panes: the second set to another space and projection, both drawn', async () => {
+    assert.ok(await page.isHidden('#plot-2'));
+    await change(page, () => page.check('#compare'));
+    await ready(1);
+    assert.ok(await page.isVisible('#plot-2'));
+    let s = await state();
+    assert.equal(s.compare, true);
+    assert.equal(s.active, 0);
+    // Edit the second pane: choose it, then the usual controls.
+    await page.selectOption('#active-pane', '1');
+    await page.waitForFunction(() => window.__tagscape.state().active === 1);
+    assert.ok(await page.$eval('#plot-2', (e) => e.classList.contains('active')));
+    await change(page, () => page.selectOption('#dataset', 'mtt'));
+    await page.selectOption('#method', 'umap');
+    await page.waitForFunction(() => window.__tagscape.pane(1).state()?.method === 'umap');
+    await ready(1);
+    s = await state();
+    assert.equal(s.second.model, 'mtt-musicnn-1');
+    assert.equal(s.second.method, 'umap');
+    assert.equal(s.model, 'msd-musicnn-1', 'the first pane keeps its space');
+    assert.equal(s.method, 'pca', 'and its projection');
+    assert.equal(await pane(0, 'space'), 'msd-musicnn-1/taggrams');
+    assert.equal(await pane(1, 'space'), 'mtt-musicnn-1/taggrams');
+    // The same tracks in both (tracks N and seed are shared).
+    assert.equal(await pane(0, 'points'), await pane(1, 'points'));
+    assert.match(await page.textContent('#pane-title-2'), /2 · mtt-musicnn-1\/taggrams · UMAP · editing/);
+    assert.match(await page.textContent('#status-2'), /umap · trustworthiness 0\.\d{3}/);
+    // The controls show the edited pane; choosing the first pane shows its values again.
+    assert.equal(await page.inputValue('#method'), 'umap');
+    await page.click('#canvas', { position: { x: 5, y: 5 } }); // clicking a pane makes it the edited one
+    await page.waitForFunction(() => window.__tagscape.state().active === 0);
+    assert.equal(await page.inputValue('#method'), 'pca');
+    assert.equal(await page.inputValue('#dataset'), 'msd');
+    for (const k of [0, 1]) {
+      const px = await plot_pixels(page, shot(`01-pane-${k + 1}`), CANVAS[k]);
+      assert.ok(px.lit >= MIN_LIT, `pane ${k + 1}: only ${px.lit} pixels differ from the background`);
+      assert.ok(px.colours >= 3, `pane ${k + 1}: colour by track shows several colours, saw ${px.colours}`);
+    }
+    await page.screenshot({ path: shot('01-page') });
+  });
+
+  test('hover in one pane highlights the same track in the other', async () => {
+    for (const [from, to] of [[0, 1], [1, 0]]) {
+      const { box, point } = await inner_point(from, 2);
+      await page.mouse.move(box.x + point.at[0] + 25, box.y + point.at[1] + 25);
+      await page.mouse.move(box.x + point.at[0], box.y + point.at[1], { steps: 5 });
+      await page.waitForFunction((k) => window.__tagscape.hovered()?.pane === k, from, { timeout: 10000 });
+      const hovered = await page.evaluate(() => window.__tagscape.hovered());
+      const want = sorted(await pane(to, 'track_points', [hovered.track]));
+      assert.ok(want.length > 0, `track ${hovered.track} has points in pane ${to + 1}`);
+      await page.waitForFunction(([k, w]) => JSON.stringify([...window.__tagscape.pane(k).highlighted()].sort((a, b) => a - b)) === JSON.stringify(w),
+        [to, want], { timeout: 5000 });
+      // And in the hovered pane itself, as before compare mode.
+      assert.deepEqual(sorted(await pane(from, 'highlighted')), sorted(await pane(from, 'track_points', [hovered.track])));
+      await page.mouse.move(box.x + 3, box.y + 3);
+      await page.waitForFunction(() => window.__tagscape.hovered() === null);
+    }
+  });
+
+  test('a click: its neighbours stand out in both panes; a lasso in one selects the same points in both', async () => {
+    await page.selectOption('#audio', 'off');
+    const { box, point } = await inner_point(0, 4);
+    await page.mouse.move(box.x + point.at[0] + 20, box.y + point.at[1] + 20);
+    await page.mouse.move(box.x + point.at[0], box.y + point.at[1], { steps: 4 });
+    await page.mouse.click(box.x + point.at[0], box.y + point.at[1]);
+    await page.waitForSelector('#neighbours:not([hidden]) #neighbours-list li', { timeout: 15000 });
+    const s = await state();
+    const listed = await page.$$eval('#neighbours-list li', (l) => l.map((li) => [Number(li.dataset.track), Number(li.dataset.segment)]));
+    const keys = [s.knnOf, ...listed].map(([t, seg]) => `${t}/${seg}`).sort();
+    for (const k of [0, 1]) await expect_highlighted(k, [...new Set(keys)].sort(), 'the neighbours');
+    // Box selection in the second pane, around the left half of its points.
+    await page.selectOption('#drag-mode', 'box');
+    await box_select(1);
+    await page.selectOption('#drag-mode', 'pan');
+    await page.waitForFunction(() => window.__tagscape.state().selection !== null, null, { timeout: 5000 });
+    const selection = (await state()).selection;
+    const selected_keys = selection.flatMap(([t, ...segs]) => segs.map((seg) => `${t}/${seg}`)).sort();
+    assert.ok(selected_keys.length >= 1);
+    assert.equal((await state()).active, 1, 'the lassoed pane is the edited one');
+    for (const k of [0, 1]) await expect_highlighted(k, selected_keys, 'the lasso\'s points');
+    assert.equal(await page.$$eval('#selection-tracks li', (l) => l.length), selection.length);
+    await plot_pixels(page, shot('02-lasso-pane-1'), CANVAS[0]);
+    await plot_pixels(page, shot('02-lasso-pane-2'), CANVAS[1]);
+  });
+
+  test('linked pan/zoom moves both cameras; independent moves one', async () => {
+    assert.equal((await state()).linked, true);
+    const before = [await pane(0, 'camera'), await pane(1, 'camera')];
+    await drag(0, [120, 60]);
+    await page.waitForFunction((b) => Math.abs(window.__tagscape.pane(0).camera()[0] - b[0]) > 0.05, before[0], { timeout: 5000 });
+    await page.waitForFunction(() => {
+      const [a, b] = [window.__tagscape.pane(0).camera(), window.__tagscape.pane(1).camera()];
+      return a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+    }, null, { timeout: 5000 });
+    assert.ok(!close(await pane(1, 'camera'), before[1]), 'the second pane followed');
+    // Zooming the second pane leads the first.
+    const box = await page.locator('#canvas-2').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const zoom_before = (await pane(0, 'camera'))[2];
+    await page.mouse.wheel(0, -200);
+    await page.waitForFunction((z) => Math.abs(window.__tagscape.pane(0).camera()[2] - z) > 0.01, zoom_before, { timeout: 5000 });
+    await page.waitForFunction(() => {
+      const [a, b] = [window.__tagscape.pane(0).camera(), window.__tagscape.pane(1).camera()];
+      return a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+    }, null, { timeout: 5000 });
+
+    await page.uncheck('#linked');
+    await page.waitForFunction(() => window.__tagscape.state().linked === false);
+    const still = await pane(1, 'camera');
+    const first = await pane(0, 'camera');
+    await drag(0, [-100, 80]);
+    await page.waitForFunction((b) => Math.abs(window.__tagscape.pane(0).camera()[0] - b[0]) > 0.05, first, { timeout: 5000 });
+    await page.waitForTimeout(300);
+    assert.ok(close(await pane(1, 'camera'), still), 'independent: the second pane did not move');
+    const s = await state();
+    assert.ok(close(s.camera, await pane(0, 'camera')) && close(s.second.camera, still), 'both cameras in the state');
+  });
+
+  test('the URL restores both panes (spaces, projections, cameras, the edited pane, link)', async () => {
+    await page.waitForTimeout(400); // the hash is written 150 ms after the last change
+    const saved = await state();
+    const fresh = await open_page(browser, page.url());
+    await ready(0, fresh.page);
+    await ready(1, fresh.page);
+    const restored = await state(fresh.page);
+    assert.deepEqual(restored, saved);
+    assert.ok(await fresh.page.isVisible('#plot-2'));
+    assert.equal(await fresh.page.isChecked('#compare'), true);
+    assert.equal(await fresh.page.isChecked('#linked'), false);
+    assert.equal(await fresh.page.inputValue('#active-pane'), String(saved.active));
+    assert.equal(await pane(1, 'space', [], fresh.page), 'mtt-musicnn-1/taggrams');
+    assert.ok(close(await pane(0, 'camera', [], fresh.page), saved.camera, 1e-5));
+    assert.ok(close(await pane(1, 'camera', [], fresh.page), saved.second.camera, 1e-5));
+    for (const k of [0, 1]) {
+      const px = await plot_pixels(fresh.page, shot(`03-restored-pane-${k + 1}`), CANVAS[k]);
+      assert.ok(px.lit >= MIN_LIT, `restored pane ${k + 1}: ${px.lit} lit pixels`);
+    }
+    assert.deepEqual(fresh.problems, []);
+    await fresh.page.close();
+  });
+
+  test('a version-2 URL loads as one pane', async () => {
+    const v2 = { version: 2, model: 'msd-musicnn-1', layer: 'embeddings', method: 'std-pca', tracks: 100, seed: 0, view: 'segments', knnK: 7 };
+    const hash = deflateRawSync(Buffer.from(JSON.stringify(v2))).toString('base64url');
+    const fresh = await open_page(browser, `${server.url}/#s=${hash}`);
+    await ready(0, fresh.page);
+    const s = await state(fresh.page);
+    assert.equal(s.compare, false);
+    assert.equal(s.layer, 'embeddings');
+    assert.equal(s.method, 'std-pca');
+    assert.equal(s.knnK, 7);
+    assert.ok(await fresh.page.isHidden('#plot-2'));
+    await fresh.page.waitForFunction(() => window.__tagscape.state().version === 3);
+    assert.deepEqual(fresh.problems, []);
+    await fresh.page.close();
+  });
+
+  test('turning compare off leaves one pane', async () => {
+    await page.uncheck('#compare');
+    await page.waitForFunction(() => window.__tagscape.state().compare === false);
+    assert.ok(await page.isHidden('#plot-2'));
+    const s = await state();
+    assert.equal(s.compare, false);
+    assert.equal(s.active, 0);
+    assert.ok((await plot_pixels(page, null)).lit >= MIN_LIT);
+  });
+
+  test('no console errors, page errors or failed requests in the whole session', () => {
+    assert.deepEqual(problems, []);
+  });
+});
