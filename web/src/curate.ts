@@ -82,23 +82,48 @@ export function count_by_track(indices: readonly number[], track_of: Int32Array)
   return [...counts].map(([track, count]) => ({ track, count })).sort((a, b) => b.count - a.count || a.track - b.track);
 }
 
-// A lasso/box selection as the URL keeps it: [track, segment, segment, ...] per track (tracks
-// and segments ascending; segment -1 = the track's average), from point indices of a pane.
+// A lasso/box selection as the URL keeps it: one run a track, [track, item, item, ...], tracks
+// ascending. An item is a segment index (ascending), -1 for the track's average, or v <= -2:
+// "and every segment after the previous item through -v - 2" (so a whole 60-segment track is
+// [t, 0, -61], and 100k selected points stay a few KB in the URL).
 export function selection_runs(indices: readonly number[], track_of: Int32Array, segment_of: Int32Array): number[][] {
   const by = new Map<number, number[]>();
   for (const i of indices) {
     const list = by.get(track_of[i]);
     if (list) list.push(segment_of[i]); else by.set(track_of[i], [segment_of[i]]);
   }
-  return [...by].sort((a, b) => a[0] - b[0]).map(([t, segs]) => [t, ...segs.sort((a, b) => a - b)]);
+  return [...by].sort((a, b) => a[0] - b[0]).map(([t, segs]) => [t, ...compress_segments(segs.sort((a, b) => a - b))]);
+}
+
+function compress_segments(segs: number[]): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < segs.length; k++) {
+    let end = k;
+    while (segs[k] >= 0 && end + 1 < segs.length && segs[end + 1] === segs[end] + 1) end++;
+    out.push(segs[k]);
+    if (end >= k + 2) { out.push(-segs[end] - 2); k = end; } // 3 or more in a row: a range
+  }
+  return out;
+}
+
+// The segments of one run (expanded ranges; a malformed range adds nothing).
+function run_segments(run: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let k = 1; k < run.length; k++) {
+    const v = run[k];
+    if (v >= -1) { out.push(v); continue; }
+    const from = out.length ? out[out.length - 1] + 1 : 0, to = -v - 2;
+    if (out.length && out[out.length - 1] >= 0 && to - from < 1_000_000) for (let s = from; s <= to; s++) out.push(s);
+  }
+  return out;
 }
 
 // The (track, segment) pairs of a selection.
 export function selection_keys(runs: readonly number[][]): Array<[number, number]> {
-  return runs.flatMap((run) => run.slice(1).map((s) => [run[0], s] as [number, number]));
+  return runs.flatMap((run) => run_segments(run).map((s) => [run[0], s] as [number, number]));
 }
 
 // The selection panel's rows: tracks with how many of their points are selected, most first.
 export function selection_rows(runs: readonly number[][]): Array<{ track: number; count: number }> {
-  return runs.map((run) => ({ track: run[0], count: run.length - 1 })).sort((a, b) => b.count - a.count || a.track - b.track);
+  return runs.map((run) => ({ track: run[0], count: run_segments(run).length })).sort((a, b) => b.count - a.count || a.track - b.track);
 }

@@ -40,12 +40,13 @@ let pointer: [number, number] = [0, 0];
 const track_details = new Map<number, Promise<TrackDetail>>();
 const vectors_cache = new Map<string, Promise<number[][] | null>>();
 
-// Curation not in the URL: answers of the server for the state's knnOf / the last walk.
+// Answers of the server for the state's knnOf and walkFrom.
 let knn_key = '';
 let neighbours: Neighbour[] | null = null;
 let neighbours_problem: string | null = null;
 let neighbour_playing = -1;
 let latest_emphasis: 'highlight' | 'neighbours' = 'neighbours'; // the later one wins
+let walk_key = '';
 let walk: { goal: string; walk: Walk | null; problem: string | null } | null = null;
 const sequence: { tracks: number[]; at: number; plays: number[] } = { tracks: [], at: -1, plays: [] };
 
@@ -131,7 +132,7 @@ const controls = create_controls($('controls'), (patch) => update(patch), () => 
   save_url();
 });
 const compare_controls = create_compare_controls($('controls'), (patch) => update(patch));
-const curate_controls = create_curate_controls($('controls'), { change: (patch) => update(patch), walk: () => void start_walk() });
+const curate_controls = create_curate_controls($('controls'), { change: (patch) => update(patch), walk: start_walk });
 
 function sync_busy() {
   const busy = live_panes().some((p) => p.busy());
@@ -183,6 +184,7 @@ function apply(before: ViewState | null) {
   sync_controls();
   player.set_mode(state.audio);
   request_neighbours();
+  request_walk();
   if (!before || before.selected !== state.selected || before.taggram !== state.taggram) void show_selected();
   if (before && before.highlight !== state.highlight) latest_emphasis = 'highlight';
   if (before && before.knnOf !== state.knnOf) latest_emphasis = 'neighbours';
@@ -238,7 +240,7 @@ function on_view(pane: Pane, camera: [number, number, number]) {
 // When nothing is hovered, first that applies: the lasso selection, the neighbours of the
 // clicked point, the highlight (artist / album / track), the selected track.
 function emphasis(): Emphasis {
-  if (state.selection) return { kind: 'points', keys: selection_keys(state.selection), whole_tracks_for_averages: true };
+  if (state.selection) return { kind: 'points', keys: selected_keys(), whole_tracks_for_averages: true };
   const near = neighbour_keys();
   const h = state.highlight;
   const highlighting = !!(h.artist || h.album || h.track !== null);
@@ -257,6 +259,13 @@ function emphasis(): Emphasis {
     return { kind: 'tracks', has: (id) => id === selected };
   }
   return null;
+}
+
+// The selection's (track, segment) pairs, expanded once per selection.
+let keys_memo: { runs: number[][] | null; keys: Array<[number, number]> } = { runs: null, keys: [] };
+function selected_keys(): Array<[number, number]> {
+  if (keys_memo.runs !== state.selection) keys_memo = { runs: state.selection, keys: selection_keys(state.selection ?? []) };
+  return keys_memo.keys;
 }
 
 function emphasise_all() {
@@ -535,23 +544,35 @@ function play_neighbours(from: number, only = false) {
   });
 }
 
-async function start_walk() {
+// "Walk from selected track": the walk is state (walkFrom), so the URL shows it again.
+function start_walk() {
+  if (state.selected !== null) update({ walkFrom: state.selected });
+}
+
+// A goal-guided walk from walkFrom in the active pane's space (again when the goal changes).
+function request_walk() {
   const s = active_state();
   const space = space_of(s);
   const { goal, problem } = parse_goal(state.goal);
   const gs = goal_space_of(summary, s, space);
-  if (!space || state.selected === null || !goal.length || !gs) return;
+  const from = state.walkFrom;
+  const key = from !== null && space ? JSON.stringify([space.name, from, state.goal, gs, state.walkSteps, state.knnMetric]) : '';
+  if (key === walk_key) return;
+  walk_key = key;
+  if (from === null || !space) { walk = null; show_walk(); return; }
   const text = state.goal;
-  walk = { goal: text, walk: null, problem };
+  walk = { goal: text, walk: null, problem: problem ?? (!goal.length || !gs ? 'Give a goal first (e.g. +happy -vocals).' : null) };
   show_walk();
-  if (problem) return;
-  try {
-    const w = await get_walk(space.name, state.selected, goal, gs, state.walkSteps, 15, state.knnMetric, token);
-    if (walk?.goal === text) walk = { goal: text, walk: w, problem: null };
-  } catch (e) {
-    if (walk?.goal === text) walk = { goal: text, walk: null, problem: (e as Error).message };
-  }
-  show_walk();
+  if (walk.problem || !gs) return;
+  get_walk(space.name, from, goal, gs, state.walkSteps, 15, state.knnMetric, token).then((w) => {
+    if (walk_key !== key) return;
+    walk = { goal: text, walk: w, problem: null };
+    show_walk();
+  }, (e: Error) => {
+    if (walk_key !== key) return;
+    walk = { goal: text, walk: null, problem: e.message };
+    show_walk();
+  });
 }
 
 function walk_track_ids(): number[] {
@@ -562,7 +583,7 @@ function walk_track_ids(): number[] {
 function show_walk() {
   render_walk(walk_root, walk, tracks, {
     play: () => play_tracks(walk_track_ids()),
-    close: () => { walk = null; show_walk(); },
+    close: () => update({ walkFrom: null }),
     m3u8: (paths) => download(playlist_url(walk_track_ids(), 'm3u8', paths)),
     csv: () => download(playlist_url(walk_track_ids(), 'csv', 'absolute')),
   });
@@ -650,7 +671,7 @@ function pane_hooks(pane: Pane) {
 
 function selection_indices(pane: Pane): number[] {
   const out = new Set<number>();
-  for (const [t, s] of selection_keys(state.selection ?? [])) {
+  for (const [t, s] of selected_keys()) {
     if (s < 0 && pane.current()?.segment?.[0] !== -1) for (const i of pane.track_points(t)) out.add(i);
     else { const i = pane.point_index(t, s); if (i >= 0) out.add(i); }
   }

@@ -389,8 +389,19 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     return -1;
   }
 
+  // The same keys on the same points give the same indices (a 100k selection is re-emphasised
+  // after every redraw): the last answer is kept.
+  let points_memo: { keys: unknown; data: PointsMessage | null; out: number[] | null } = { keys: null, data: null, out: null };
   function emphasis_points(e: Emphasis): number[] | null {
     if (!e || !current?.by_group) return null;
+    if (e.kind === 'points' && points_memo.keys === e.keys && points_memo.data === current) return points_memo.out;
+    const out = emphasis_points_of(e);
+    if (e.kind === 'points') points_memo = { keys: e.keys, data: current, out };
+    return out;
+  }
+
+  function emphasis_points_of(e: NonNullable<Emphasis>): number[] | null {
+    if (!current?.by_group) return null;
     if (e.kind === 'tracks') {
       const out: number[] = [];
       const ids = current.group_tracks!;

@@ -3,7 +3,7 @@
 // URL restores the same view. ref: embedding-atlas viewer/src/utils/query_payload.ts
 
 // 2: curation (filters, highlight, sparsity, neighbours, goal). 3: compare mode (a second
-// pane, linked cameras, the active pane), cluster labels, the lasso selection. Older URLs
+// pane, linked cameras, the active pane), cluster labels, the lasso selection, the walk. Older URLs
 // still load: the fields they lack take their defaults (a version-2 URL is one pane).
 export const STATE_VERSION = 3;
 
@@ -71,10 +71,11 @@ export interface ViewState {
   goal: string;             // "+happy +electronic -vocals" or "happy:2 vocals:-1"
   goalSpace: string;        // space of the goal's dims: '' = the tag space, or a space name
   walkSteps: number;        // goal-guided walk length
+  walkFrom: number | null;  // the track the shown walk starts from (null = no walk shown)
   taggram: 'tags' | 'moods'; // what the selected track's timeline shows
   clusterLabels: boolean;   // t-SNE/UMAP: name the layout's clusters over the plot
-  // [track, segment, segment, ...] per track inside the last lasso/box (segment -1 = the
-  // track's average); null = no selection. Points, not indices: both panes show it.
+  // The points inside the last lasso/box: [track, segment, ...] per track, ranges compressed
+  // (curate.ts selection_runs); null = no selection. Points, not indices: both panes show it.
   selection: number[][] | null;
   compare: boolean;         // two panes side by side over the same tracks
   second: PaneView;         // the second pane's view
@@ -121,7 +122,7 @@ function first_pane_defaults(): ViewState {
     perplexity: 30, learningRate: null, iterations: 1000, nNeighbors: 15, minDist: 0.1,
     view: 'segments', colour: 'track', audio: 'hover', selected: null, camera: null, advanced: false,
     drag: 'pan', filter: default_filter(), highlight: { artist: '', album: '', track: null }, sparsity: 1,
-    knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, taggram: 'tags',
+    knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, walkFrom: null, taggram: 'tags',
     clusterLabels: true, selection: null, compare: false, second: null as unknown as PaneView, linked: true, active: 0,
   };
 }
@@ -166,6 +167,7 @@ export function sanitise_state(raw: unknown): ViewState {
   s.goal = str('goal') ?? '';
   s.goalSpace = str('goalSpace') ?? '';
   s.walkSteps = Math.min(100, Math.max(1, Math.round(num('walkSteps') ?? s.walkSteps)));
+  s.walkFrom = Number.isInteger(r.walkFrom) ? r.walkFrom as number : null;
   s.taggram = r.taggram === 'moods' ? 'moods' : 'tags';
   s.clusterLabels = r.clusterLabels !== false;
   const sel = r.selection;

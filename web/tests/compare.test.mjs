@@ -21,6 +21,16 @@ const MIN_LIT = 40; // pixels: a handful of dots; an empty plot has 0
 const CANVAS = ['#canvas', '#canvas-2'];
 
 const sorted = (a) => [...a].sort((x, y) => x - y);
+
+// The segments of a selection run's items (state.ts: a segment, -1, or v <= -2 = "through -v-2").
+function expand(items) {
+  const out = [];
+  for (const v of items) {
+    if (v >= -1) out.push(v);
+    else for (let s = out.at(-1) + 1; s <= -v - 2; s++) out.push(s);
+  }
+  return out;
+}
 const close = (a, b, eps = 1e-6) => a.every((v, i) => Math.abs(v - b[i]) < eps);
 
 describe('compare mode', { skip: skip ?? false }, () => {
@@ -41,13 +51,14 @@ describe('compare mode', { skip: skip ?? false }, () => {
     return out.sort();
   }
 
-  // A point of pane k well inside its canvas (the `nth` such).
-  async function inner_point(k, nth = 0) {
+  // A point of pane k well inside its canvas (the `nth` such; among `shown` if given).
+  async function inner_point(k, nth = 0, shown = null) {
     const box = await page.locator(CANVAS[k]).boundingBox();
     const n = await pane(k, 'points');
     const inside = [];
     for (let i = 0; i < n; i++) {
       const p = await pane(k, 'point', [i]);
+      if (shown && !shown.has(i)) continue;
       if (p.at[0] > 20 && p.at[0] < box.width - 20 && p.at[1] > 20 && p.at[1] < box.height - 20) inside.push({ i, ...p });
     }
     assert.ok(inside.length > 0, `pane ${k + 1}: no point inside its canvas`);
@@ -97,7 +108,7 @@ describe('compare mode', { skip: skip ?? false }, () => {
   before(async () => {
     mkdirSync(RESULTS_DIR, { recursive: true });
     dir = temp_dir('tagscape-compare-');
-    const collection = make_collection(dir, 'msd-musicnn-1,mtt-musicnn-1');
+    const collection = make_collection(dir, 'msd-musicnn-1,mtt-musicnn-1,moods');
     app = build_app(path.join(dir, 'app'));
     server = await start_server(collection.db, app);
     browser = await launch_browser();
@@ -187,7 +198,7 @@ describe('compare mode', { skip: skip ?? false }, () => {
     await page.selectOption('#drag-mode', 'pan');
     await page.waitForFunction(() => window.__tagscape.state().selection !== null, null, { timeout: 5000 });
     const selection = (await state()).selection;
-    const selected_keys = selection.flatMap(([t, ...segs]) => segs.map((seg) => `${t}/${seg}`)).sort();
+    const selected_keys = selection.flatMap(([t, ...items]) => expand(items).map((seg) => `${t}/${seg}`)).sort();
     assert.ok(selected_keys.length >= 1);
     assert.equal((await state()).active, 1, 'the lassoed pane is the edited one');
     for (const k of [0, 1]) await expect_highlighted(k, selected_keys, 'the lasso\'s points');
@@ -266,6 +277,119 @@ describe('compare mode', { skip: skip ?? false }, () => {
     await fresh.page.waitForFunction(() => window.__tagscape.state().version === 3);
     assert.deepEqual(fresh.problems, []);
     await fresh.page.close();
+  });
+
+  // Everything the page shows for each feature, to compare before and after a reload.
+  const evidence = (p) => p.evaluate(() => {
+    const t = window.__tagscape;
+    const text = (sel) => document.querySelector(sel)?.textContent ?? null;
+    const value = (sel) => { const e = document.querySelector(sel); return e.type === 'checkbox' ? e.checked : e.value; };
+    const items = (sel, attrs) => [...document.querySelectorAll(sel)].map((li) => attrs.map((a) => li.dataset[a]).join('/'));
+    const controls = ['#compare', '#linked', '#active-pane', '#cluster-labels', '#drag-mode', '#audio', '#filter-year', '#filter-tags',
+      '#sparsity', '#highlight-album', '#knn-k', '#knn-metric', '#goal', '#goal-colour', '#walk-steps', '#taggram-kind', '#method', '#dataset'];
+    return {
+      controls: Object.fromEntries(controls.map((c) => [c, value(c)])),
+      advanced_open: document.getElementById('advanced').open,
+      filtered: t.pane(0).filtered(), filter_count: text('#filter-count'),
+      filtered_2: t.pane(1).filtered(),
+      selection: t.pane(0).selection(), selection_2: t.pane(1).selection(),
+      highlighted: [...t.pane(0).highlighted()].sort((a, b) => a - b), highlighted_2: [...t.pane(1).highlighted()].sort((a, b) => a - b),
+      selection_rows: [...document.querySelectorAll('#selection-tracks li')].map((li) => li.textContent),
+      neighbours: items('#neighbours-list li', ['track', 'segment']),
+      walk: items('#walk-path li', ['track']), walk_overlay: t.pane(0).walk_overlay(),
+      panel_title: text('#panel h2'), taggram_rows: t.taggram().rows,
+      categories: t.pane(0).categories(), legend: text('#legend'), legend_2: text('#legend-2'),
+      clusters_2: t.pane(1).clusters()?.length ?? 0, cluster_labels_2_hidden: document.getElementById('cluster-labels-layer-2').hidden,
+      cameras: [t.pane(0).camera(), t.pane(1).camera()],
+    };
+  });
+
+  test('every feature round-trips through the URL', async () => {
+    // Pane 2 (UMAP) without cluster labels.
+    await page.selectOption('#active-pane', '1');
+    await page.waitForFunction(() => window.__tagscape.state().active === 1);
+    await page.uncheck('#cluster-labels');
+    await page.selectOption('#active-pane', '0');
+    await page.waitForFunction(() => window.__tagscape.state().active === 0);
+    // Pane 1 coloured by a goal.
+    await page.fill('#goal', '+rock -pop');
+    await page.press('#goal', 'Enter');
+    await change(page, () => page.check('#goal-colour'));
+    // Filter: metadata, a tag threshold, sparsity; a highlight.
+    await page.fill('#filter-year', '2009-2011');
+    await page.press('#filter-year', 'Enter');
+    await page.fill('#filter-tags', 'rock >= 0');
+    await page.press('#filter-tags', 'Enter');
+    await page.fill('#sparsity', '2');
+    await page.press('#sparsity', 'Enter');
+    await page.waitForFunction(() => window.__tagscape.pane(0).filter_result() !== null && window.__tagscape.pane(1).filter_result() !== null, null, { timeout: 15000 });
+    await page.selectOption('#highlight-album', 'Remixes');
+    // Neighbours (k, metric) of a clicked point: the selected track, its taggram (moods), a walk.
+    await page.fill('#knn-k', '4');
+    await page.press('#knn-k', 'Enter');
+    await page.selectOption('#knn-metric', 'euclidean');
+    await page.selectOption('#audio', 'off');
+    const shown = new Set(await page.evaluate(() => window.__tagscape.pane(0).filtered()));
+    assert.ok(shown.size > 0, 'the filter leaves points');
+    const { box, point } = await inner_point(0, 1, shown);
+    await page.mouse.move(box.x + point.at[0] + 20, box.y + point.at[1] + 20);
+    await page.mouse.move(box.x + point.at[0], box.y + point.at[1], { steps: 4 });
+    await page.mouse.click(box.x + point.at[0], box.y + point.at[1]);
+    await page.waitForSelector('#neighbours-list li', { timeout: 15000 });
+    await page.waitForSelector('#taggram-kind');
+    await page.selectOption('#taggram-kind', 'moods');
+    await page.waitForFunction(() => window.__tagscape.taggram().rows.includes('happy'), null, { timeout: 15000 });
+    await page.fill('#walk-steps', '3');
+    await page.press('#walk-steps', 'Enter');
+    await page.click('#walk');
+    await page.waitForSelector('#walk-path li', { timeout: 15000 });
+    // A box selection in pane 1, then a pan, then lasso as the drag mode; the advanced fold open.
+    await page.selectOption('#drag-mode', 'box');
+    await box_select(0);
+    await page.waitForSelector('#selection-tracks li', { timeout: 5000 });
+    await page.selectOption('#drag-mode', 'pan');
+    await drag(0, [60, -40]);
+    await page.selectOption('#drag-mode', 'lasso');
+    await page.click('#advanced summary');
+    await page.waitForFunction(() => window.__tagscape.state().advanced === true);
+    await page.selectOption('#audio', 'click');
+    await page.waitForTimeout(500); // the hash is written 150 ms after the last change
+
+    const saved = await state();
+    for (const [k, v] of Object.entries({ compare: true, linked: false, clusterLabels: false, colour: 'goal', goal: '+rock -pop', sparsity: 2,
+      knnK: 4, knnMetric: 'euclidean', taggram: 'moods', walkSteps: 3, drag: 'lasso', audio: 'click', advanced: true })) {
+      assert.deepEqual(saved[k], v, `state.${k} was set`);
+    }
+    assert.deepEqual(saved.filter.year, '2009-2011');
+    assert.equal(saved.highlight.album, 'Remixes');
+    assert.ok(saved.selected !== null && saved.knnOf !== null && saved.walkFrom === saved.selected && saved.selection && saved.camera);
+    const before = await evidence(page);
+    assert.ok(before.filtered && before.selection?.length && before.neighbours.length === 4 && before.walk.length >= 1 && before.taggram_rows.length,
+      JSON.stringify(before));
+    assert.ok(before.cluster_labels_2_hidden && before.clusters_2 > 0);
+    assert.deepEqual(before.highlighted, before.selection, 'the selection is what stands out');
+    await page.screenshot({ path: shot('04-everything') });
+
+    const fresh = await open_page(browser, page.url());
+    const p = fresh.page;
+    await ready(0, p);
+    await ready(1, p);
+    await p.waitForSelector('#walk-path li', { timeout: 15000 });
+    await p.waitForSelector('#neighbours-list li', { timeout: 15000 });
+    await p.waitForSelector('#selection-tracks li', { timeout: 15000 });
+    await p.waitForFunction(() => window.__tagscape.taggram().rows.includes('happy') && window.__tagscape.pane(0).filtered() !== null &&
+      window.__tagscape.pane(0).legend()?.kind === 'value' && !window.__tagscape.pane(0).busy(), null, { timeout: 20000 });
+    await p.waitForTimeout(300);
+    assert.deepEqual(await state(p), saved);
+    const after = await evidence(p);
+    for (const key of Object.keys(before)) {
+      if (key === 'cameras') continue;
+      assert.deepEqual(after[key], before[key], `${key} after the reload`);
+    }
+    before.cameras.forEach((c, k) => assert.ok(close(after.cameras[k], c, 1e-5), `pane ${k + 1} camera ${after.cameras[k]} vs ${c}`));
+    await p.screenshot({ path: shot('05-everything-restored') });
+    assert.deepEqual(fresh.problems, []);
+    await p.close();
   });
 
   test('turning compare off leaves one pane', async () => {

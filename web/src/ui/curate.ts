@@ -111,7 +111,8 @@ export function create_curate_controls(root: HTMLElement, actions: CurateActions
     genre.value = s.filter.genre;
     if (document.activeElement !== year) year.value = s.filter.year;
     if (document.activeElement !== tags) tags.value = s.filter.tags;
-    sparsity.value = String(s.sparsity);
+    // (a field being typed in keeps its text: a filter or layout arriving meanwhile re-syncs)
+    if (document.activeElement !== sparsity) sparsity.value = String(s.sparsity);
     count.textContent = c.filter_count;
     problem.textContent = c.filter_problem ?? '';
     options(hl_artist, [any('none'), ...distinct(c.tracks, 'artist').map((v) => [v, v] as [string, string])]);
@@ -127,14 +128,14 @@ export function create_curate_controls(root: HTMLElement, actions: CurateActions
       const t = c.tracks.find((x) => x.id === s.highlight.track);
       hl_track.value = t ? t.title || t.file : '';
     }
-    knn_k.value = String(s.knnK);
+    if (document.activeElement !== knn_k) knn_k.value = String(s.knnK);
     knn_metric.value = s.knnMetric;
     if (document.activeElement !== goal) goal.value = s.goal;
     options(goal_space, c.goal_spaces);
     goal_space.value = s.goalSpace;
     goal_colour.checked = s.colour === 'goal';
     goal_colour.disabled = !s.goal;
-    steps.value = String(s.walkSteps);
+    if (document.activeElement !== steps) steps.value = String(s.walkSteps);
     walk.disabled = !c.can_walk;
     goal_problem.textContent = c.goal_problem ?? '';
   }
