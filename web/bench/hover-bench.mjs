@@ -9,7 +9,11 @@
 // context's output latency (baseLatency + outputLatency) reported separately. The app's
 // own prefetching (segments near the pointer) is on, as for a user; the figure is what a
 // user hears, fetched or prefetched alike, and how many came from the decoded cache.
-// Prints `name value` lines: cores, hovers, p50/p95/p99/max ms, from_cache share.
+// The total splits into: input dispatch (event timestamp -> the canvas listener running: the
+// browser delivers pointermove aligned to its next frame, and the main thread must be free),
+// the app (listener -> play_segment called: hit test, highlight, tooltip) and audio (play
+// asked -> source started: decoded cache, or fetch + decode).
+// Prints `name value` lines: cores, hovers, p50/p95/p99/max ms, from_cache share, the split.
 //
 //   node bench/hover-bench.mjs [--hovers 40]     (env TAGSCAPE_BINARY; at most one hover a point)
 import os from 'node:os';
@@ -45,11 +49,11 @@ try {
   await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
   await page.evaluate(() => {
     window.__bench_moves = [];
-    document.getElementById('canvas').addEventListener('pointermove', (e) => window.__bench_moves.push(e.timeStamp));
+    document.getElementById('canvas').addEventListener('pointermove', (e) => window.__bench_moves.push([e.timeStamp, performance.now()]));
   });
   const canvas = await page.locator('#canvas').boundingBox();
   const n = await page.evaluate(() => window.__tagscape.points());
-  const latencies = [], fetched = [];
+  const latencies = [], fetched = [], dispatch = [], handler = [], audio = [];
   let from_cache = 0;
   for (const i of shuffled(n, 7).slice(0, HOVERS)) {
     const target = await page.evaluate((k) => window.__tagscape.point(k), i);
@@ -60,9 +64,12 @@ try {
     await page.mouse.move(canvas.x + target.at[0], canvas.y + target.at[1]);
     await page.waitForFunction((before) => window.__tagscape.plays().length > before, plays_before, { timeout: 10000 });
     const { play, moved } = await page.evaluate(() => ({ play: window.__tagscape.plays().at(-1), moved: window.__bench_moves[0] }));
-    latencies.push(play.started_ms - moved);
+    latencies.push(play.started_ms - moved[0]);
+    dispatch.push(moved[1] - moved[0]);
+    handler.push(play.requested_ms - moved[1]);
+    audio.push(play.started_ms - play.requested_ms);
     if (play.from_cache) from_cache++;
-    else fetched.push(play.started_ms - moved);
+    else fetched.push(play.started_ms - moved[0]);
   }
   const output_ms = await page.evaluate(() => {
     const ctx = new AudioContext();
@@ -84,6 +91,11 @@ try {
     console.log(`fetched_on_hover ${fetched.length}`);
     console.log(`fetched_on_hover_p50_ms ${percentile(fetched, 0.5).toFixed(1)}`);
     console.log(`fetched_on_hover_p95_ms ${percentile(fetched, 0.95).toFixed(1)}`);
+  }
+  for (const [name, values] of [['input_dispatch', dispatch], ['app_handler', handler], ['audio_start', audio]]) {
+    values.sort((a, b) => a - b);
+    console.log(`${name}_p50_ms ${percentile(values, 0.5).toFixed(1)}`);
+    console.log(`${name}_p95_ms ${percentile(values, 0.95).toFixed(1)}`);
   }
   console.log(`audio_output_latency_ms ${output_ms.toFixed(1)}`);
   if (problems.length) console.log(`# page problems: ${problems.join('; ')}`);
