@@ -92,6 +92,7 @@ const host: PaneHost = {
   select: on_select,
   lasso: on_lasso,
   view: on_view,
+  fitted: (pane) => (pane.k === 0 ? state.camera : state.second.camera) === null,
   activate(pane) {
     if (state.compare && state.active !== pane.k) update({ active: pane.k });
   },
@@ -223,7 +224,9 @@ function save_url() {
 // A pane's camera moved: kept in the URL; with linked panes, the pane the user moves leads.
 function on_view(pane: Pane, camera: [number, number, number]) {
   if (!started) return;
-  const home = Math.abs(camera[0]) < 1e-9 && Math.abs(camera[1]) < 1e-9 && Math.abs(camera[2] - 1) < 1e-9;
+  const fitted = pane.home();
+  // (the renderer keeps the camera in float32)
+  const home = Math.abs(camera[0]) < 1e-6 && Math.abs(camera[1]) < 1e-6 && Math.abs(camera[2] - fitted[2]) < 1e-6;
   const kept = home ? null : camera; // the fitted view needs no camera in the URL
   if (pane.k === 0) state.camera = kept;
   else state.second = { ...state.second, camera: kept };
@@ -368,6 +371,7 @@ function on_select(pane: Pane, index: number | null) {
 async function show_selected() {
   const id = state.selected;
   const panel = $('panel');
+  if (taggram_track?.id !== id) taggram.show(null); // another track's rows must not stand in while this one loads
   if (id === null) {
     render_panel(panel, null, token, { play_segment() {}, close() {} });
     taggram_track = null;
@@ -661,6 +665,7 @@ function pane_hooks(pane: Pane) {
     selection: () => (state.selection ? selection_indices(pane) : null),
     walk_overlay: () => walk_track_ids().map((id) => pane.point_index(id, -1)),
     camera: () => pane.camera(),
+    home: () => pane.home(),
     timing: () => pane.timing(),
     axes_key: () => pane.axes_key(),
     clusters: () => pane.clusters(),

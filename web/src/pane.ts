@@ -34,6 +34,7 @@ export interface PaneHost {
   lasso(pane: Pane, indices: number[]): void;
   view(pane: Pane, camera: [number, number, number]): void;
   activate(pane: Pane): void;            // a pointer went down on the pane
+  fitted(pane: Pane): boolean;           // the pane shows the fitted view (no camera in the state)
   loaded(pane: Pane): void;              // a final layout arrived (or the pane was cleared)
   filtered(pane: Pane): void;            // the filter result (or its problem) changed
   busy(): void;                          // the pane's busy flag changed
@@ -112,7 +113,11 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
   });
   const cluster_labels = create_cluster_labels(dom.clusters);
   const place_cluster_labels = () => cluster_labels.place((x, y) => scatter.to_screen(x, y));
-  new ResizeObserver(place_cluster_labels).observe(root);
+  // A resized pane (compare mode on/off, the side column) keeps showing everything if it did.
+  new ResizeObserver(() => {
+    if (current && host.fitted(pane_api)) scatter.reset();
+    place_cluster_labels();
+  }).observe(root);
   root.addEventListener('pointerdown', () => host.activate(pane_api), { capture: true });
 
   function post(message: ToWorker) {
@@ -320,7 +325,7 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     }
     request_colours();
     if (restore_camera && state.camera) scatter.set_camera(state.camera);
-    else if (!restore_camera) scatter.reset();
+    else scatter.reset(); // the fitted view
     restore_camera = false;
     request_filter();
     host.loaded(pane_api);
@@ -489,6 +494,7 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     },
     restore_camera_next() { restore_camera = true; },
     reset_camera() { scatter.reset(); },
+    home: () => scatter.home(),
     screen_position: (i: number) => scatter.screen_position(i),
     to_screen: (x: number, y: number) => scatter.to_screen(x, y),
     highlighted: () => scatter.highlighted(),
@@ -546,6 +552,7 @@ export interface PaneApi {
   set_camera(c: [number, number, number]): void;
   restore_camera_next(): void;
   reset_camera(): void;
+  home(): [number, number, number];
   screen_position(i: number): [number, number] | undefined;
   to_screen(x: number, y: number): [number, number];
   highlighted(): number[];

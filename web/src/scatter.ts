@@ -106,6 +106,13 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   });
   plot.subscribe('view', () => events.view(camera()));
 
+  // The camera that shows the whole normalised square [-1, 1]²: regl-scatterplot fits its
+  // height, so a portrait canvas (a compare pane) steps back until the width fits too.
+  function home(): [number, number, number] {
+    const aspect = canvas.clientWidth / canvas.clientHeight;
+    return [0, 0, aspect > 0 && aspect < 1 ? 1 / aspect : 1];
+  }
+
   function camera(): [number, number, number] {
     const target = plot.get('cameraTarget') as number[];
     return [target[0], target[1], plot.get('cameraDistance') as number];
@@ -239,8 +246,12 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     set_camera(c: [number, number, number]) {
       plot.set({ cameraTarget: [c[0], c[1]], cameraDistance: c[2] } as never);
     },
+    home,
+    // Back to the fitted view (home()).
     reset() {
       plot.reset();
+      const fitted = home();
+      if (fitted[2] !== 1) plot.set({ cameraDistance: fitted[2] } as never);
     },
     screen_position(index: number): [number, number] | undefined {
       return plot.getScreenPosition(index) as [number, number] | undefined;

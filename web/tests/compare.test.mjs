@@ -148,6 +148,16 @@ describe('compare mode', { skip: skip ?? false }, () => {
     // The same tracks in both (tracks N and seed are shared).
     assert.equal(await pane(0, 'points'), await pane(1, 'points'));
     assert.match(await page.textContent('#pane-title-2'), /2 · mtt-musicnn-1\/taggrams · UMAP · editing/);
+    // Narrow (portrait) panes step back so the whole layout fits: every point inside each canvas.
+    for (const k of [0, 1]) {
+      const box = await page.locator(CANVAS[k]).boundingBox();
+      assert.ok(box.width < box.height, `pane ${k + 1} is portrait (${box.width}x${box.height})`);
+      const n = await pane(k, 'points');
+      for (let i = 0; i < n; i++) {
+        const { at } = await pane(k, 'point', [i]);
+        assert.ok(at[0] >= 0 && at[0] <= box.width && at[1] >= 0 && at[1] <= box.height, `pane ${k + 1}: point ${i} at ${at} is outside ${box.width}x${box.height}`);
+      }
+    }
     assert.match(await page.textContent('#status-2'), /umap · trustworthiness 0\.\d{3}/);
     // The controls show the edited pane; choosing the first pane shows its values again.
     assert.equal(await page.inputValue('#method'), 'umap');

@@ -246,10 +246,14 @@ describe('explorer', { skip: skip ?? false }, () => {
       return Math.abs(c[0] - b[0]) > 0.05 && Math.abs(c[2] - b[2]) > 0.01;
     }, before_pan, { timeout: 10000 });
     await page.click('#reset-view');
-    await page.waitForFunction(() => {
+    // Back to the fitted view: distance 1 fits the square's height; a portrait plot (the side
+    // panel is open) steps back until its width fits too.
+    const box = await page.locator('#canvas').boundingBox();
+    const fitted = Math.max(1, box.height / box.width);
+    await page.waitForFunction((d) => {
       const c = window.__tagscape.camera();
-      return Math.abs(c[0]) < 1e-6 && Math.abs(c[1]) < 1e-6 && Math.abs(c[2] - 1) < 1e-6;
-    });
+      return Math.abs(c[0]) < 1e-6 && Math.abs(c[1]) < 1e-6 && Math.abs(c[2] - d) < 1e-6;
+    }, fitted);
     assert.equal((await state()).camera, null);
   });
 

@@ -252,7 +252,7 @@ describe('listening test page', { skip: skip ?? false }, () => {
       await e.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
       assert.equal(await e.getAttribute('#listening-link', 'href'), '/listening.html?token=sesame');
       await e.click('#listening-link');
-      await e.waitForURL(/\/listening\.html\?token=sesame$/);
+      await e.waitForURL(/\/listening\.html\?token=sesame(#|$)/);
       await loaded_trial(e);
       assert.deepEqual(ep, []);
       await e.close();
