@@ -133,12 +133,40 @@ std::vector<float> xy_columns(const Layout& layout, int x, int y) {
   return xy;
 }
 
+// Identifies a layout of a space's points: a hash of the space name, each point's (track,
+// segment) and the layout's coordinates. Equal layouts of equal points have equal quality;
+// the coordinates follow from the input vectors, so changed vectors change the fingerprint.
+uint64_t layout_fingerprint(const std::string& space, const PointSet& points, const Layout& layout) {
+  const auto bytes_hash = [](const void* data, size_t size) {
+    return std::hash<std::string_view>{}(std::string_view(static_cast<const char*>(data), size));
+  };
+  uint64_t hash = std::hash<std::string>{}(space);
+  for (const uint64_t part : {bytes_hash(points.track_ids.data(), points.track_ids.size() * sizeof(int64_t)),
+                              bytes_hash(points.segment_index.data(), points.segment_index.size() * sizeof(int32_t)),
+                              bytes_hash(layout.coords.data(), layout.coords.size() * sizeof(float)),
+                              static_cast<uint64_t>(layout.out_dims)})
+    hash = (hash ^ part) * 0x100000001b3ULL;  // FNV-style combine
+  return hash;
+}
+
 // Trustworthiness@10 of a layout on a sample of kQualitySample points (server/API.md
-// "trustworthiness"); null when there are too few points for k = 10.
+// "trustworthiness"); null when there are too few points for k = 10. Memoised per layout:
+// recomputing it for a repeated request was 61% of the server's CPU under wrk
+// (bench/server-bench, 600 points).
 constexpr int64_t kQualitySample = 1000;
-json sampled_trustworthiness(const PointSet& points, const Layout& layout) {
+constexpr size_t kQualityCacheEntries = 256;
+json sampled_trustworthiness(Server& server, const std::string& space, const PointSet& points, const Layout& layout) {
   if (std::min(points.n, kQualitySample) <= 2 * 10) return nullptr;
-  return layout_quality(points, layout, {.k = 10, .sample = kQualitySample, .seed = 0}).trustworthiness;
+  const uint64_t key = layout_fingerprint(space, points, layout);
+  {
+    std::lock_guard lock(server.quality_mutex);
+    if (auto found = server.quality_cache.find(key); found != server.quality_cache.end()) return found->second;
+  }
+  const json value = layout_quality(points, layout, {.k = 10, .sample = kQualitySample, .seed = 0}).trustworthiness;
+  std::lock_guard lock(server.quality_mutex);
+  if (server.quality_cache.size() >= kQualityCacheEntries) server.quality_cache.clear();
+  server.quality_cache[key] = value;
+  return value;
 }
 
 PointSet select_request_points(Store& store, const Selection& selection, int64_t max_points) {
@@ -269,7 +297,7 @@ void stream_iterative(Server& server, httplib::Response& res, const Space& space
         header["iteration"] = params.total;
         if (request.method == Method::tsne) header["perplexity"] = params.tsne.perplexity;
         else header["n_neighbors"] = params.umap.n_neighbors;
-        header["trustworthiness"] = sampled_trustworthiness(*points, layout);
+        header["trustworthiness"] = sampled_trustworthiness(server, space.name, *points, layout);
         header["clusters"] = layout.out_dims == 2 ? layout_clusters_json(server, space, *points, layout) : json::array();
         const std::vector<float> xy = xy_columns(layout, 0, 1);
         const std::string frame = encode_points_frame(*points, xy, std::move(header));
@@ -308,7 +336,7 @@ void handle_points(Server& server, const httplib::Request& req, httplib::Respons
   } catch (const Error& error) {
     throw RequestError(400, std::string("method=") + method_name(request.method) + ": " + error.what());
   }
-  header["trustworthiness"] = sampled_trustworthiness(points, {.n = points.n, .out_dims = 2, .coords = xy});
+  header["trustworthiness"] = sampled_trustworthiness(server, space.name, points, {.n = points.n, .out_dims = 2, .coords = xy});
   res.set_content(encode_points_frame(points, xy, std::move(header)), "application/octet-stream");
 }
 

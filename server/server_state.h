@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -99,6 +100,11 @@ struct Server {
     std::shared_ptr<const KnnIndex> index;
   };
   std::map<std::string, KnnEntry> knn_indexes;  // key: space|granularity|metric
+  // Sampled trustworthiness of layouts already sent, by layout_fingerprint: a repeated points
+  // request (reload, a second pane, another client) does not pay for it again. Cleared when
+  // it holds kQualityCacheEntries.
+  std::mutex quality_mutex;
+  std::unordered_map<uint64_t, nlohmann::json> quality_cache;
   std::thread listener;
   std::promise<void> finished;          // set when listen_after_bind returns
   std::shared_future<void> done = finished.get_future().share();

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "projection/quality.h"
 #include "projection/select.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -203,4 +204,41 @@ TEST(ServerIterative, TooFewPointsIsAClearError) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_NE(res->body.find("needs at least 4 points, the selection has 3"), std::string::npos) << res->body;
+}
+
+// Trustworthiness is memoised per layout on the server: alternating requests for different
+// layouts must each get their own layout's value, equal to a direct computation on the points
+// the frame names.
+TEST(ServerIterative, TrustworthinessIsEachLayoutsOwn) {
+  ServerHandle server = start_server({.db_path = collection().string(), .port = 0, .search_web_dir = false});
+  Store store = open_store(collection().string(), OpenMode::read_only);
+  const Space space = *find_space(store, kSpace);
+  const auto direct = [&](const ParsedFrame& frame) {
+    const int n = frame.header["n"];
+    PointSet points{.n = n, .dims = space.dims};
+    std::map<int64_t, TrackVectors> by_track;
+    for (int i = 0; i < n; ++i) {
+      const int64_t track = frame.arrays.at("track").i32(i);
+      const int32_t segment = frame.arrays.at("segment").i32(i);
+      if (!by_track.count(track)) by_track[track] = read_track_vectors(store, track, space.id);
+      const std::vector<float>& v = by_track[track].values;
+      points.values.insert(points.values.end(), v.begin() + segment * space.dims, v.begin() + (segment + 1) * space.dims);
+    }
+    Layout layout{.n = n, .out_dims = 2, .coords = {}, .explained_variance = {}, .explained_variance_ratio = {}};
+    for (int i = 0; i < 2 * n; ++i) layout.coords.push_back(frame.arrays.at("xy").f32(i));
+    return layout_quality(points, layout, {.k = 10, .sample = 1000, .seed = 0}).trustworthiness;
+  };
+  std::map<std::string, double> first;
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string method : {"pca", "std-pca", "original"}) {
+      const Streamed got = stream(server_port(*server), points_path(method, "x=1&y=2"));
+      ASSERT_EQ(got.status, 200);
+      ASSERT_EQ(got.frames.size(), 1u);
+      const double served = got.frames[0].header["trustworthiness"];
+      EXPECT_NEAR(served, direct(got.frames[0]), 1e-12) << method << " round " << round;
+      if (round == 0) first[method] = served;
+      else EXPECT_EQ(served, first[method]) << method;
+    }
+  }
+  EXPECT_NE(first["pca"], first["original"]);  // different layouts, different values
 }
