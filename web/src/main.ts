@@ -155,7 +155,7 @@ function fix(s: ViewState) {
   const second = pane_state(s, 1);
   fix_state(summary, second);
   s.second = pane_view(second);
-  if (!s.compare) s.active = 0;
+  if (!s.compare) s.active = s.knnPane = 0;
 }
 
 // A user change: the pane fields go to the active pane, the rest is shared.
@@ -365,7 +365,8 @@ function on_select(pane: Pane, index: number | null) {
   }
   const track_id = current.track[index];
   if (state.audio === 'click') void player.play_segment(track_id, audible_segment(track_id, current.segment![index])).catch(() => {});
-  update({ selected: track_id, knnOf: [track_id, current.segment![index]], selection: null, active: state.compare ? pane.k : 0 });
+  const k = state.compare ? pane.k : 0;
+  update({ selected: track_id, knnOf: [track_id, current.segment![index]], knnPane: k, selection: null, active: k });
 }
 
 async function show_selected() {
@@ -500,9 +501,13 @@ function stop_tracks() {
 
 sequence_audio.addEventListener('ended', next_track);
 
-// Neighbours in the full space of the active pane (the one clicked).
+// The state as the clicked pane sees it: its space gives the neighbours and the walk (so
+// panning or editing the other pane does not change them).
+const clicked_state = () => pane_state(state, state.compare ? state.knnPane : 0);
+
+// Neighbours in the full space of the pane clicked.
 function request_neighbours() {
-  const space = space_of(active_state());
+  const space = space_of(clicked_state());
   const of = state.knnOf;
   const key = of && space ? JSON.stringify([space.name, of, state.knnK, state.knnMetric]) : '';
   if (key === knn_key) { show_neighbours(); return; }
@@ -553,9 +558,9 @@ function start_walk() {
   if (state.selected !== null) update({ walkFrom: state.selected });
 }
 
-// A goal-guided walk from walkFrom in the active pane's space (again when the goal changes).
+// A goal-guided walk from walkFrom in the clicked pane's space (again when the goal changes).
 function request_walk() {
-  const s = active_state();
+  const s = clicked_state();
   const space = space_of(s);
   const { goal, problem } = parse_goal(state.goal);
   const gs = goal_space_of(summary, s, space);

@@ -68,6 +68,7 @@ export interface ViewState {
   knnK: number;             // neighbours listed
   knnMetric: Metric;
   knnOf: [number, number] | null; // [track, segment] whose neighbours are shown (segment -1 = average)
+  knnPane: 0 | 1;           // the pane clicked: its space gives the neighbours and the walk
   goal: string;             // "+happy +electronic -vocals" or "happy:2 vocals:-1"
   goalSpace: string;        // space of the goal's dims: '' = the tag space, or a space name
   walkSteps: number;        // goal-guided walk length
@@ -122,7 +123,7 @@ function first_pane_defaults(): ViewState {
     perplexity: 30, learningRate: null, iterations: 1000, nNeighbors: 15, minDist: 0.1,
     view: 'segments', colour: 'track', audio: 'hover', selected: null, camera: null, advanced: false,
     drag: 'pan', filter: default_filter(), highlight: { artist: '', album: '', track: null }, sparsity: 1,
-    knnK: 10, knnMetric: 'cosine', knnOf: null, goal: '', goalSpace: '', walkSteps: 10, walkFrom: null, taggram: 'tags',
+    knnK: 10, knnMetric: 'cosine', knnOf: null, knnPane: 0, goal: '', goalSpace: '', walkSteps: 10, walkFrom: null, taggram: 'tags',
     clusterLabels: true, selection: null, compare: false, second: null as unknown as PaneView, linked: true, active: 0,
   };
 }
@@ -176,6 +177,7 @@ export function sanitise_state(raw: unknown): ViewState {
   s.compare = r.compare === true;
   s.linked = r.linked !== false;
   s.active = s.compare && r.active === 1 ? 1 : 0;
+  s.knnPane = s.compare && r.knnPane === 1 ? 1 : 0;
   return s;
 }
 

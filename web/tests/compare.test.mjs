@@ -202,6 +202,13 @@ describe('compare mode', { skip: skip ?? false }, () => {
     const listed = await page.$$eval('#neighbours-list li', (l) => l.map((li) => [Number(li.dataset.track), Number(li.dataset.segment)]));
     const keys = [s.knnOf, ...listed].map(([t, seg]) => `${t}/${seg}`).sort();
     for (const k of [0, 1]) await expect_highlighted(k, [...new Set(keys)].sort(), 'the neighbours');
+    // They are neighbours in the clicked pane's space, whichever pane is edited next.
+    const knn = await fetch(`${server.url}/api/knn?space=${encodeURIComponent('msd-musicnn-1/taggrams')}&track=${s.knnOf[0]}&segment=${s.knnOf[1]}&k=${s.knnK}&metric=${s.knnMetric}`);
+    assert.deepEqual(listed, (await knn.json()).neighbours.map((n) => [n.track, n.segment]));
+    await page.selectOption('#active-pane', '1');
+    await page.waitForFunction(() => window.__tagscape.state().active === 1);
+    await page.waitForTimeout(300);
+    assert.deepEqual(await page.$$eval('#neighbours-list li', (l) => l.map((li) => [Number(li.dataset.track), Number(li.dataset.segment)])), listed);
     // Box selection in the second pane, around the left half of its points.
     await page.selectOption('#drag-mode', 'box');
     await box_select(1);
