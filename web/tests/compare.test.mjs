@@ -303,7 +303,7 @@ describe('compare mode', { skip: skip ?? false }, () => {
     const value = (sel) => { const e = document.querySelector(sel); return e.type === 'checkbox' ? e.checked : e.value; };
     const items = (sel, attrs) => [...document.querySelectorAll(sel)].map((li) => attrs.map((a) => li.dataset[a]).join('/'));
     const controls = ['#compare', '#linked', '#active-pane', '#cluster-labels', '#drag-mode', '#audio', '#filter-year', '#filter-tags',
-      '#sparsity', '#highlight-album', '#knn-k', '#knn-metric', '#goal', '#goal-colour', '#walk-steps', '#taggram-kind', '#method', '#dataset'];
+      '#sparsity', '#highlight-album', '#knn-k', '#knn-metric', '#goal', '#goal-colour', '#walk-steps', '#taggram-kind', '#method', '#dataset', '#colour'];
     return {
       controls: Object.fromEntries(controls.map((c) => [c, value(c)])),
       advanced_open: document.getElementById('advanced').open,
@@ -384,6 +384,7 @@ describe('compare mode', { skip: skip ?? false }, () => {
     assert.ok(before.filtered && before.selection?.length && before.neighbours.length === 4 && before.walk.length >= 1 && before.taggram_rows.length,
       JSON.stringify(before));
     assert.ok(before.cluster_labels_2_hidden && before.clusters_2 > 0);
+    assert.equal(before.controls['#colour'], 'goal', 'the colour control names the goal colouring');
     assert.deepEqual(before.highlighted, before.selection, 'the selection is what stands out');
     await page.screenshot({ path: shot('04-everything') });
 

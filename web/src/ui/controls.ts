@@ -207,6 +207,7 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
 
     view.value = s.view;
     options(colour, [['track', 'Track'],
+      ...(s.goal ? [['goal', 'Goal score'] as [string, string]] : []),
       ...c.colour_dims.tags.map((t) => [`tag:${t}`, `Tag: ${t}`] as [string, string]),
       ...c.colour_dims.moods.map((m) => [`mood:${m}`, `Mood: ${m}`] as [string, string])]);
     colour.value = s.colour;
