@@ -81,7 +81,11 @@ int main(int argc, char** argv) {
     } else if (method == "umap") {
       UmapParams params{.threads = threads};
       if (iterations > 0) params.epochs = iterations;
-      layout = umap_embed(x.data.data(), n, dims, params);
+      params.callback_every = 20;
+      layout = umap_embed(x.data.data(), n, dims, params, [&](int epoch, const float*) {
+        std::fprintf(stderr, "umap epoch %d at %.2f s\n", epoch, now_s() - start);
+        return true;
+      });
     } else if (method == "knn-exact" || method == "knn-hnsw" || method == "knn-both") {
       const bool exact = method != "knn-hnsw";
       const KnnGraph graph = build_knn_graph(
