@@ -51,11 +51,10 @@ export interface PointsMessage {
   bounds: [number, number, number, number]; // data-space x0, x1, y0, y1 that map to the square
 }
 
-// Polylines through each track's segments in time order (consecutive repeats dropped).
+// Each track's path through its segments in time order (consecutive repeats dropped), as
+// line segments: vertex pairs for gl.LINES, the polyline's steps then two arrowhead strokes.
 export interface Trajectories {
-  vertices: Float32Array;     // [2v] x, y in the same normalised coords as the points
-  offsets: Int32Array;        // [lines + 1] first vertex of each polyline
-  colour: Uint8Array;         // [lines] index into TRAJECTORY_GRADIENT
+  segments: Float32Array;     // [3 per vertex] x, y (the points' normalised coords), stop: index into TRAJECTORY_GRADIENT
 }
 
 export interface ColourMessage {

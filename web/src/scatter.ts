@@ -3,6 +3,7 @@
 // Out: events (pointover, pointout, select, view). What a point *means* is the app's business.
 // ref: regl-scatterplot src/renderer.js (renderer apart from UI), STYLE.md "The web app".
 import createScatterplot from 'regl-scatterplot';
+import type { Regl } from 'regl';
 import { BACKGROUND, TRAJECTORY_GRADIENT } from './colour';
 import type { Trajectories } from './protocol';
 import type { DragMode, ViewMode } from './state';
@@ -73,7 +74,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   let highlighted: number[] | null = null;
   let filtered: number[] | null = null;   // the only points shown (null = all)
   let overlay: Overlay[] = [];
-  let lines: Trajectories | null = null;  // the trajectories shown (null = none)
+  const trajectories = create_trajectory_layer(plot, canvas);
   let lassoing = false;                   // between lassoStart and lassoEnd: select events are the lasso's
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
@@ -127,20 +128,10 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     return out;
   }
 
-  // Trajectories as line annotations (one colour per piece: regl-line draws them in one call).
-  // Not regl-scatterplot's point connections: its splines overshoot wildly through repeated
-  // points (a steady drone's segments all sit on one spot).
+  // The walk overlay as line annotations (a few thick vertices: regl-line's cost is small).
+  // Trajectories are not annotations: see create_trajectory_layer.
   function draw_lines(): Promise<void> {
-    const annotations: Array<{ vertices: number[][]; lineColor: readonly number[]; lineWidth?: number }> = [];
-    if (lines) {
-      const { vertices, offsets, colour } = lines;
-      for (let l = 0; l < offsets.length - 1; l++) {
-        const v: number[][] = [];
-        for (let k = offsets[l]; k < offsets[l + 1]; k++) v.push([vertices[2 * k], vertices[2 * k + 1]]);
-        annotations.push({ vertices: v, lineColor: TRAJECTORY_GRADIENT[colour[l]] });
-      }
-    }
-    for (const o of overlay) if (o.vertices.length >= 2) annotations.push({ vertices: o.vertices, lineColor: o.colour, lineWidth: 3 });
+    const annotations = overlay.filter((o) => o.vertices.length >= 2).map((o) => ({ vertices: o.vertices, lineColor: o.colour, lineWidth: 3 }));
     if (!annotations.length) return plot.clearAnnotations() ?? Promise.resolve();
     return plot.drawAnnotations(annotations as never);
   }
@@ -174,8 +165,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       apply_style(job.style, job.points);
       const n = job.points.xy.length / 2;
       const transition = job.transition && n === count && n > 0;
-      lines = job.style.mode === 'trajectories' ? job.points.lines : null;
-      await draw_lines();
+      trajectories.set(job.style.mode === 'trajectories' ? job.points.lines : null);
       await plot.draw(rows(job.points), {
         transition,
         transitionDuration: 250,
@@ -208,6 +198,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       pending = null;
       count = 0;
       filtered = null;
+      trajectories.set(null);
       plot.clear();
     },
     // Emphasises these points (one track) or none; does not publish 'select'.
@@ -258,7 +249,87 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     },
     count: () => count,
     destroy() {
+      trajectories.destroy();
       plot.destroy();
+    },
+  };
+}
+
+// Trajectories: one gl.LINES draw of the worker's vertex pairs, in regl-scatterplot's own
+// frame (its renderer's render() is wrapped, so the lines land in the same framebuffer, after
+// the points, under the same camera). The earlier drawAnnotations path made regl-line expand
+// ~100k vertices into strided JS arrays on the main thread: 1.2-1.4 s a view switch.
+// Not regl-scatterplot's point connections: its splines overshoot wildly through repeated
+// points (a steady drone's segments all sit on one spot). Lines are 1 px (WebGL's only
+// guaranteed width); the dark -> bright gradient and the arrowheads show the direction.
+function create_trajectory_layer(plot: ReturnType<typeof createScatterplot>, canvas: HTMLCanvasElement) {
+  type Renderer = { regl: Regl; canvas: HTMLCanvasElement; render(draw: () => void, target: HTMLCanvasElement): void };
+  const renderer = plot.get('renderer' as never) as unknown as Renderer;
+  const regl = renderer.regl;
+  const buffer = regl.buffer({ usage: 'static', type: 'float', length: 0 });
+  let vertices = 0;
+  const mvp = new Float32Array(16);
+  const gradient = new Float32Array(TRAJECTORY_GRADIENT.flat()); // mat4: column k = stop k's RGBA
+
+  // projection * view * model as regl-scatterplot builds them (index.js updateProjectionMatrix,
+  // updateViewAspectRatio): projection and model are diagonal, so each view entry is scaled.
+  function model_view_projection(): Float32Array {
+    const view = (plot.get('camera') as { view: Float32Array | number[] }).view;
+    const view_aspect = canvas.width / canvas.height;
+    const p = [canvas.width / renderer.canvas.width / view_aspect, canvas.height / renderer.canvas.height, 1, 1];
+    const m = [plot.get('aspectRatio') as number, 1, 1, 1];
+    for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) mvp[c * 4 + r] = p[r] * view[c * 4 + r] * m[c];
+    return mvp;
+  }
+
+  const draw = regl({
+    vert: `
+      precision highp float;
+      attribute vec2 position;
+      attribute float stop;
+      uniform mat4 mvp;
+      uniform mat4 gradient;
+      varying vec4 colour;
+      void main() {
+        colour = gradient[int(stop + 0.5)];
+        gl_Position = mvp * vec4(position, 0.0, 1.0);
+      }`,
+    frag: `
+      precision highp float;
+      varying vec4 colour;
+      void main() { gl_FragColor = colour; }`,
+    attributes: {
+      position: { buffer, stride: 12, offset: 0 },
+      stop: { buffer, stride: 12, offset: 8 },
+    },
+    uniforms: { mvp: model_view_projection, gradient },
+    primitive: 'lines',
+    count: () => vertices,
+    depth: { enable: false },
+    blend: { // as regl-scatterplot's points and annotations
+      enable: true,
+      func: { srcRGB: 'src alpha', srcAlpha: 'one', dstRGB: 'one minus src alpha', dstAlpha: 'one minus src alpha' },
+    },
+  });
+
+  const render = renderer.render;
+  renderer.render = (draw_plot, target) => render(() => {
+    draw_plot();
+    if (vertices > 0 && target === canvas) draw();
+  }, target);
+
+  return {
+    // Shows these trajectories (null: none); drawn from the next frame on.
+    set(lines: Trajectories | null) {
+      const n = lines ? lines.segments.length / 3 : 0;
+      if (n === 0 && vertices === 0) return;
+      if (lines && n > 0) buffer({ usage: 'static', type: 'float', data: lines.segments });
+      vertices = n;
+      plot.redraw();
+    },
+    destroy() {
+      renderer.render = render;
+      buffer.destroy();
     },
   };
 }

@@ -7,7 +7,7 @@ import { ApiError, auth_headers, create_frame_reader, stream_points, type Frame 
 import { TRACK_PALETTE, TRAJECTORY_STOPS, VALUE_BINS } from './colour';
 import type { ColourRequest, FilterRequest, FromWorker, PointsMessage, Threshold, ToWorker, Trajectories } from './protocol';
 
-const LINE_MIN_STEP = 2e-3;  // shorter steps are dropped: regl-line's miter joins explode on them
+const LINE_MIN_STEP = 2e-3;  // shorter steps are merged: sub-pixel at zoom 1, and fewer vertices
 const ARROW_LENGTH = 0.025;  // arrowhead at each line's end, normalised units
 const ARROW_ANGLE = 0.45;    // radians either side of the line
 const NDC_EXTENT = 0.95; // points fill [-0.95, 0.95]: a margin so edge dots are not cut
@@ -89,14 +89,19 @@ function group_by_track(track: Int32Array, segment: Int32Array) {
   return { group, groups: ids.length, group_tracks: Int32Array.from(ids), group_offsets: offsets, by_group };
 }
 
-// Polylines for the trajectories view: per track its segments in time order, cut into up to
-// TRAJECTORY_STOPS pieces coloured dark -> bright, and an arrowhead at the last segment.
-// Steps below LINE_MIN_STEP (sub-pixel at zoom 1) are merged into one vertex.
+// Line segments for the trajectories view: per track its segments in time order, cut into up
+// to TRAJECTORY_STOPS pieces coloured dark -> bright, and an arrowhead at the last segment.
+// Steps below LINE_MIN_STEP (sub-pixel at zoom 1) are merged into one vertex. Built here as
+// the vertex pairs scatter.ts hands to one gl.LINES draw: the main thread does no per-vertex work.
 function build_trajectories(xy: Float32Array, by_group: Int32Array, offsets: Int32Array): Trajectories {
   const groups = offsets.length - 1;
-  const vertices: number[] = [];
-  const line_offsets: number[] = [0];
-  const colour: number[] = [];
+  // At most: per track (points - 1) steps + 2 arrowhead strokes, 2 vertices x 3 floats each.
+  const out = new Float32Array(6 * (by_group.length + groups));
+  let o = 0;
+  const push = (x0: number, y0: number, x1: number, y1: number, stop: number) => {
+    out[o++] = x0; out[o++] = y0; out[o++] = stop;
+    out[o++] = x1; out[o++] = y1; out[o++] = stop;
+  };
   const track_xy: number[] = [];
   for (let g = 0; g < groups; g++) {
     track_xy.length = 0;
@@ -112,20 +117,17 @@ function build_trajectories(xy: Float32Array, by_group: Int32Array, offsets: Int
     const pieces = Math.min(TRAJECTORY_STOPS, steps);
     for (let c = 0; c < pieces; c++) {
       const from = Math.floor((c * steps) / pieces), to = Math.floor(((c + 1) * steps) / pieces);
-      for (let v = from; v <= to; v++) vertices.push(track_xy[2 * v], track_xy[2 * v + 1]);
-      line_offsets.push(vertices.length / 2);
-      colour.push(pieces === 1 ? TRAJECTORY_STOPS - 1 : Math.round((c * (TRAJECTORY_STOPS - 1)) / (pieces - 1)));
+      const stop = pieces === 1 ? TRAJECTORY_STOPS - 1 : Math.round((c * (TRAJECTORY_STOPS - 1)) / (pieces - 1));
+      for (let v = from; v < to; v++) push(track_xy[2 * v], track_xy[2 * v + 1], track_xy[2 * v + 2], track_xy[2 * v + 3], stop);
     }
     const n = track_xy.length;
     const ex = track_xy[n - 2], ey = track_xy[n - 1];
-    const dx = ex - track_xy[n - 4], dy = ey - track_xy[n - 3];
-    const angle = Math.atan2(dy, dx);
-    vertices.push(ex - ARROW_LENGTH * Math.cos(angle - ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle - ARROW_ANGLE), ex, ey,
-      ex - ARROW_LENGTH * Math.cos(angle + ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle + ARROW_ANGLE));
-    line_offsets.push(vertices.length / 2);
-    colour.push(TRAJECTORY_STOPS - 1);
+    const angle = Math.atan2(ey - track_xy[n - 3], ex - track_xy[n - 4]);
+    const last = TRAJECTORY_STOPS - 1;
+    push(ex - ARROW_LENGTH * Math.cos(angle - ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle - ARROW_ANGLE), ex, ey, last);
+    push(ex - ARROW_LENGTH * Math.cos(angle + ARROW_ANGLE), ey - ARROW_LENGTH * Math.sin(angle + ARROW_ANGLE), ex, ey, last);
   }
-  return { vertices: Float32Array.from(vertices), offsets: Int32Array.from(line_offsets), colour: Uint8Array.from(colour) };
+  return { segments: out.slice(0, o) };
 }
 
 function on_points_frame(id: number, frame: Frame, equal_aspect: boolean) {
@@ -151,7 +153,7 @@ function on_points_frame(id: number, frame: Frame, equal_aspect: boolean) {
     const size = frame.arrays.size as Float32Array | undefined;
     if (!size) {
       message.lines = build_trajectories(out, grouped.by_group, grouped.group_offsets);
-      transfer.push(message.lines.vertices.buffer, message.lines.offsets.buffer, message.lines.colour.buffer);
+      transfer.push(message.lines.segments.buffer);
     }
     if (size) {
       let max = 0;
