@@ -8,6 +8,7 @@ import type { AudioMode } from './state';
 const FADE_S = 0.015;          // 15 ms fade in/out (10-20 ms: no click, no audible ramp)
 const CACHE_ENTRIES = 96;      // decoded segments kept (~0.5 MB each at 48 kHz mono)
 const PREFETCH_PARALLEL = 4;   // requests in flight for prefetching (the server has 8 handlers)
+const EARLY_CONTEXT_TIMEOUT_MS = 2000; // build the AudioContext by then even if never idle
 
 export interface PlayRecord {
   track: number;
@@ -32,6 +33,15 @@ export function create_audio_player(token: string | null) {
   function ctx(): AudioContext {
     if (!context) context = new AudioContext();
     return context;
+  }
+
+  // The first AudioContext of a browser session can take most of a second to construct (the
+  // audio service starts: ~0.8 s in a fresh headless chromium). Built when the page is idle,
+  // it is ready (suspended, as browsers start it before a gesture) by the first pointerdown,
+  // which then only resumes it. Whichever comes first builds it: ctx() stays the one place.
+  if (typeof AudioContext !== 'undefined') {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => ctx(), { timeout: EARLY_CONTEXT_TIMEOUT_MS });
+    else setTimeout(() => ctx(), EARLY_CONTEXT_TIMEOUT_MS);
   }
 
   function load(key: string): Promise<AudioBuffer> {
@@ -100,7 +110,8 @@ export function create_audio_player(token: string | null) {
       mode = m;
       if (m === 'off') stop();
     },
-    // Browsers start an AudioContext suspended until a user gesture; call from one.
+    // Browsers start an AudioContext suspended until a user gesture; call from one. The context
+    // is usually built already (see above): this only resumes it.
     unlock() {
       const c = ctx();
       if (c.state === 'suspended') void c.resume();
