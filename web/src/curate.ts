@@ -106,8 +106,8 @@ function compress_segments(segs: number[]): number[] {
   return out;
 }
 
-// The segments of one run (expanded ranges; a malformed range adds nothing).
-function run_segments(run: readonly number[]): number[] {
+// The segments of one run, ascending (expanded ranges; a malformed range adds nothing).
+export function run_segments(run: readonly number[]): number[] {
   const out: number[] = [];
   for (let k = 1; k < run.length; k++) {
     const v = run[k];
@@ -125,5 +125,17 @@ export function selection_keys(runs: readonly number[][]): Array<[number, number
 
 // The selection panel's rows: tracks with how many of their points are selected, most first.
 export function selection_rows(runs: readonly number[][]): Array<{ track: number; count: number }> {
-  return runs.map((run) => ({ track: run[0], count: run_segments(run).length })).sort((a, b) => b.count - a.count || a.track - b.track);
+  return runs.map((run) => ({ track: run[0], count: run_count(run) })).sort((a, b) => b.count - a.count || a.track - b.track);
+}
+
+// How many segments a run holds, without expanding it (as run_segments(run).length).
+function run_count(run: readonly number[]): number {
+  let count = 0, last = -2;
+  for (let k = 1; k < run.length; k++) {
+    const v = run[k];
+    if (v >= -1) { count++; last = v; continue; }
+    const to = -v - 2;
+    if (last >= 0 && to - last - 1 < 1_000_000 && to > last) { count += to - last; last = to; }
+  }
+  return count;
 }

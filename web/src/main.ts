@@ -243,11 +243,11 @@ function on_view(pane: Pane, camera: [number, number, number]) {
 // When nothing is hovered, first that applies: the lasso selection, the neighbours of the
 // clicked point, the highlight (artist / album / track), the selected track.
 function emphasis(): Emphasis {
-  if (state.selection) return { kind: 'points', keys: selected_keys(), whole_tracks_for_averages: true };
+  if (state.selection) return { kind: 'selection', runs: state.selection };
   const near = neighbour_keys();
   const h = state.highlight;
   const highlighting = !!(h.artist || h.album || h.track !== null);
-  if (near && (!highlighting || latest_emphasis === 'neighbours')) return { kind: 'points', keys: near, whole_tracks_for_averages: false };
+  if (near && (!highlighting || latest_emphasis === 'neighbours')) return { kind: 'points', keys: near };
   if (highlighting) {
     return {
       kind: 'tracks',
@@ -262,13 +262,6 @@ function emphasis(): Emphasis {
     return { kind: 'tracks', has: (id) => id === selected };
   }
   return null;
-}
-
-// The selection's (track, segment) pairs, expanded once per selection.
-let keys_memo: { runs: number[][] | null; keys: Array<[number, number]> } = { runs: null, keys: [] };
-function selected_keys(): Array<[number, number]> {
-  if (keys_memo.runs !== state.selection) keys_memo = { runs: state.selection, keys: selection_keys(state.selection ?? []) };
-  return keys_memo.keys;
 }
 
 function emphasise_all() {
@@ -679,9 +672,10 @@ function pane_hooks(pane: Pane) {
   };
 }
 
+// (For the hooks: the selection's points in a pane, found key by key, apart from pane.ts's merge.)
 function selection_indices(pane: Pane): number[] {
   const out = new Set<number>();
-  for (const [t, s] of selected_keys()) {
+  for (const [t, s] of selection_keys(state.selection ?? [])) {
     if (s < 0 && pane.current()?.segment?.[0] !== -1) for (const i of pane.track_points(t)) out.add(i);
     else { const i = pane.point_index(t, s); if (i >= 0) out.add(i); }
   }

@@ -6,7 +6,7 @@
 import KDBush from 'kdbush';
 import { get_axes, type Cluster, type Summary, type Track } from './api';
 import { TRACK_PALETTE, VALUE_PALETTE } from './colour';
-import { metadata_filter_active, parse_thresholds, tracks_passing } from './curate';
+import { metadata_filter_active, parse_thresholds, run_segments, tracks_passing } from './curate';
 import type { ColourMessage, FilterMessage, FromWorker, PointsMessage, ToWorker } from './protocol';
 import { create_scatter, type ScatterPoints } from './scatter';
 import { colour_query, named_spaces, points_query, resolve_space, type Resolved } from './spaces';
@@ -19,7 +19,10 @@ const PROGRESS_PALETTE = ['#9aa4b1'];
 
 // What to emphasise when nothing is hovered: points by (track, segment), or whole tracks.
 export type Emphasis =
-  | { kind: 'points'; keys: Array<[number, number]>; whole_tracks_for_averages: boolean }
+  | { kind: 'points'; keys: Array<[number, number]> }
+  // A lasso selection as the state keeps it (curate.ts selection_runs); an average in it
+  // stands for its whole track on a segments plot.
+  | { kind: 'selection'; runs: number[][] }
   | { kind: 'tracks'; has(track: number): boolean }
   | null;
 
@@ -399,9 +402,9 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
   let points_memo: { keys: unknown; data: PointsMessage | null; out: number[] | null } = { keys: null, data: null, out: null };
   function emphasis_points(e: Emphasis): number[] | null {
     if (!e || !current?.by_group) return null;
-    if (e.kind === 'points' && points_memo.keys === e.keys && points_memo.data === current) return points_memo.out;
+    if (e.kind === 'selection' && points_memo.keys === e.runs && points_memo.data === current) return points_memo.out;
     const out = emphasis_points_of(e);
-    if (e.kind === 'points') points_memo = { keys: e.keys, data: current, out };
+    if (e.kind === 'selection') points_memo = { keys: e.runs, data: current, out };
     return out;
   }
 
@@ -415,16 +418,38 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
       }
       return out;
     }
+    if (e.kind === 'selection') return selection_points(e.runs);
     const out = new Set<number>();
-    const averages_here = current.segment!.length > 0 && current.segment![0] < 0;
     for (const [t, s] of e.keys) {
-      if (s < 0 && e.whole_tracks_for_averages && !averages_here) for (const i of track_points(t)) out.add(i);
-      else {
-        const i = point_index(t, s);
-        if (i >= 0) out.add(i);
-      }
+      const i = point_index(t, s);
+      if (i >= 0) out.add(i);
     }
     return out.size ? [...out] : null;
+  }
+
+  // A selection's points here: per track, its ascending segments merged with the track's points
+  // (by_group holds them in segment order), O(points) for a 100k selection.
+  function selection_points(runs: number[][]): number[] | null {
+    const out: number[] = [];
+    const segment = current!.segment!, by_group = current!.by_group!, offsets = current!.group_offsets!;
+    for (const run of runs) {
+      const g = group_of(run[0]);
+      if (g === null) continue;
+      const from = offsets[g], to = offsets[g + 1];
+      if (to === from) continue;
+      const segs = run_segments(run);
+      if (segment[by_group[from]] < 0 || segs[0] < 0) { // an average here, or the track's average selected
+        if (segment[by_group[from]] < 0) out.push(by_group[from]);
+        else for (let j = from; j < to; j++) out.push(by_group[j]);
+        continue;
+      }
+      let j = from;
+      for (const s of segs) {
+        while (j < to && segment[by_group[j]] < s) j++;
+        if (j < to && segment[by_group[j]] === s) out.push(by_group[j++]);
+      }
+    }
+    return out.length ? out : null;
   }
 
   // The hovered track (from either pane) until the app emphasises something new.
