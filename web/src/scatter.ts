@@ -76,6 +76,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   let overlay: Overlay[] = [];
   const trajectories = create_trajectory_layer(plot, canvas);
   let lassoing = false;                   // between lassoStart and lassoEnd: select events are the lasso's
+  let highlights = 0;                     // highlight() calls so far
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
   plot.subscribe('pointOut', (i: number) => events.pointout(i));
@@ -99,11 +100,14 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   }, { capture: true });
   // regl-scatterplot selected the points inside the lasso just before this event (it skips
   // filtered-out points); the app decides what to emphasise, so its own highlight comes back.
+  // (When the app's handler set a highlight it was applied over the lasso's selection then:
+  // selecting it again would only repeat the library's 2 x 80k-element Set comparison.)
   plot.subscribe('lassoEnd', () => {
     lassoing = false;
     const inside = [...(plot.get('selectedPoints') as number[])];
+    const highlights_before = highlights;
     events.lasso(inside);
-    restore_highlight();
+    if (highlights === highlights_before) restore_highlight();
   });
   plot.subscribe('view', () => events.view(camera()));
 
@@ -203,6 +207,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     },
     // Emphasises these points (one track) or none; does not publish 'select'.
     highlight(indices: number[] | null) {
+      highlights++;
       highlighted = indices && indices.length ? indices : null;
       restore_highlight();
     },

@@ -24,6 +24,9 @@ function export_buttons(prefix: string, exporter: Exporter) {
   return el('div', { className: 'buttons' }, el('span', { className: 'label' }, 'Export'), abs, rel, csv);
 }
 
+const SELECTION_PAGE = 200; // selection rows listed at first, and per "Show more"
+const shown_rows = new WeakMap<HTMLElement, { key: string; shown: number }>(); // per list root
+
 export interface SelectionView {
   rows: Array<{ track: number; count: number }>;
   points: number;                 // selected points
@@ -42,15 +45,36 @@ export function render_selection(root: HTMLElement, view: SelectionView | null, 
   const clear = el('button', { id: 'selection-clear', type: 'button', textContent: 'Clear' });
   clear.addEventListener('click', actions.clear);
   const list = el('ol', { id: 'selection-tracks' });
-  for (const r of view.rows) {
-    const b = el('button', { type: 'button', className: 'link', textContent: title_of(tracks, r.track) });
-    b.addEventListener('click', () => actions.play_track(r.track));
-    const li = el('li', { 'data-track': r.track }, b, el('span', { className: 'count' }, ` ${r.count} seg.`));
-    if (view.playing === r.track) li.classList.add('playing');
-    list.append(li);
-  }
+  // A lasso over 100k points selects thousands of tracks; listing them all made the side
+  // column's style + layout take 200-600 ms. Rows come a page at a time ("Show more"), and a
+  // re-render of the same selection (a play step) keeps the pages already shown.
+  const key = `${view.rows.length}:${view.rows[0]?.track}:${view.rows[view.rows.length - 1]?.track}`;
+  const earlier = shown_rows.get(root);
+  let shown = earlier && earlier.key === key ? earlier.shown : SELECTION_PAGE;
+  const more = el('button', { id: 'selection-more', type: 'button' });
+  const add_rows = (from: number, to: number) => {
+    for (const r of view.rows.slice(from, to)) {
+      const b = el('button', { type: 'button', className: 'link', textContent: title_of(tracks, r.track) });
+      b.addEventListener('click', () => actions.play_track(r.track));
+      const li = el('li', { 'data-track': r.track }, b, el('span', { className: 'count' }, ` ${r.count} seg.`));
+      if (view.playing === r.track) li.classList.add('playing');
+      list.append(li);
+    }
+    const left = view.rows.length - to;
+    more.hidden = left <= 0;
+    more.textContent = `Show ${Math.min(left, SELECTION_PAGE)} more (${left} not listed)`;
+  };
+  const playing_at = view.playing === null ? -1 : view.rows.findIndex((r) => r.track === view.playing);
+  if (playing_at >= shown) shown = Math.ceil((playing_at + 1) / SELECTION_PAGE) * SELECTION_PAGE; // the playing row shows
+  add_rows(0, shown);
+  shown_rows.set(root, { key, shown });
+  more.addEventListener('click', () => {
+    add_rows(shown, shown + SELECTION_PAGE);
+    shown += SELECTION_PAGE;
+    shown_rows.set(root, { key, shown });
+  });
   root.append(el('h3', {}, `Selection: ${view.rows.length} track${view.rows.length === 1 ? '' : 's'}, ${view.points} points`),
-    el('div', { className: 'buttons' }, play, stop, clear), export_buttons('selection', actions), list);
+    el('div', { className: 'buttons' }, play, stop, clear), export_buttons('selection', actions), list, more);
 }
 
 export interface NeighboursView {
