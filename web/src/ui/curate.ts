@@ -97,15 +97,30 @@ export function create_curate_controls(root: HTMLElement, actions: CurateActions
   steps.addEventListener('change', () => actions.change({ walkSteps: Math.min(100, Math.max(1, Math.round(Number(steps.value)) || 10)) }));
   walk.addEventListener('click', () => actions.walk());
 
+  // The choices built from the track list (artists, albums, genres, titles) change only with
+  // it, but sync() runs on every state change: they are rebuilt when the list changes (the
+  // same Track objects in the same order: a cheap identity check), not per keystroke.
+  let listed: Track[] | null = null; // null: not built yet
+  const same_tracks = (tracks: Track[]) => !!listed && tracks.length === listed.length && tracks.every((t, k) => t === listed![k]);
+  function list_tracks(tracks: Track[]) {
+    listed = tracks.slice();
+    const any = (label: string): [string, string] => ['', label];
+    const choices = (key: 'artist' | 'album' | 'genre') => distinct(tracks, key).map((v) => [v, v] as [string, string]);
+    const artists = choices('artist'), albums = choices('album');
+    options(artist, [any('any'), ...artists]);
+    options(album, [any('any'), ...albums]);
+    options(genre, [any('any'), ...choices('genre')]);
+    options(hl_artist, [any('none'), ...artists]);
+    options(hl_album, [any('none'), ...albums]);
+    titles.replaceChildren(...tracks.map((t) => el('option', { value: t.title || t.file })));
+  }
+
   function sync(s: ViewState, c: CurateContext) {
     state = s;
     context = c;
     drag.value = s.drag;
-    const any = (label: string): [string, string] => ['', label];
     if (document.activeElement !== text) text.value = s.filter.text;
-    options(artist, [any('any'), ...distinct(c.tracks, 'artist').map((v) => [v, v] as [string, string])]);
-    options(album, [any('any'), ...distinct(c.tracks, 'album').map((v) => [v, v] as [string, string])]);
-    options(genre, [any('any'), ...distinct(c.tracks, 'genre').map((v) => [v, v] as [string, string])]);
+    if (!same_tracks(c.tracks)) list_tracks(c.tracks);
     artist.value = s.filter.artist;
     album.value = s.filter.album;
     genre.value = s.filter.genre;
@@ -115,15 +130,8 @@ export function create_curate_controls(root: HTMLElement, actions: CurateActions
     if (document.activeElement !== sparsity) sparsity.value = String(s.sparsity);
     count.textContent = c.filter_count;
     problem.textContent = c.filter_problem ?? '';
-    options(hl_artist, [any('none'), ...distinct(c.tracks, 'artist').map((v) => [v, v] as [string, string])]);
-    options(hl_album, [any('none'), ...distinct(c.tracks, 'album').map((v) => [v, v] as [string, string])]);
     hl_artist.value = s.highlight.artist;
     hl_album.value = s.highlight.album;
-    const wanted = c.tracks.map((t) => t.title || t.file).join('\u0000');
-    if (titles.dataset.items !== wanted) {
-      titles.dataset.items = wanted;
-      titles.replaceChildren(...c.tracks.map((t) => el('option', { value: t.title || t.file })));
-    }
     if (document.activeElement !== hl_track) {
       const t = c.tracks.find((x) => x.id === s.highlight.track);
       hl_track.value = t ? t.title || t.file : '';
