@@ -123,12 +123,23 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     return [target[0], target[1], plot.get('cameraDistance') as number];
   }
 
-  // regl-scatterplot takes rows; one flat pass builds them (the library would do the same).
+  // regl-scatterplot takes rows ([x, y, value A, value B] per point; its {x, y, z, w} column
+  // form is turned into fresh rows inside the library). A recolour or a new layout of the same
+  // number of points rewrites the last rows in place instead of allocating 100k arrays again
+  // (the library keeps the array only to read positions, which it is given anew here).
+  let last_rows: number[][] = [];
   function rows(points: ScatterPoints): number[][] {
     const n = points.xy.length / 2;
     const { xy, category, size } = points;
-    const out = new Array<number[]>(n);
-    for (let i = 0; i < n; i++) out[i] = [xy[2 * i], xy[2 * i + 1], category ? category[i] : 0, size ? size[i] : 0];
+    if (last_rows.length !== n) last_rows = Array.from({ length: n }, () => [0, 0, 0, 0]);
+    const out = last_rows;
+    for (let i = 0; i < n; i++) {
+      const r = out[i];
+      r[0] = xy[2 * i];
+      r[1] = xy[2 * i + 1];
+      r[2] = category ? category[i] : 0;
+      r[3] = size ? size[i] : 0;
+    }
     return out;
   }
 
