@@ -145,16 +145,31 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
 
   // The walk overlay as line annotations (a few thick vertices: regl-line's cost is small).
   // Trajectories are not annotations: see create_trajectory_layer.
+  // Clearing when nothing is drawn is skipped: regl-line's clear recompiles its draw command.
+  let annotated = false;
   function draw_lines(): Promise<void> {
     const annotations = overlay.filter((o) => o.vertices.length >= 2).map((o) => ({ vertices: o.vertices, lineColor: o.colour, lineWidth: 3 }));
-    if (!annotations.length) return plot.clearAnnotations() ?? Promise.resolve();
+    const was = annotated;
+    annotated = annotations.length > 0;
+    if (!annotated) return was ? plot.clearAnnotations() ?? Promise.resolve() : Promise.resolve();
     return plot.drawAnnotations(annotations as never);
   }
 
   function restore_highlight() {
     if (count === 0) return;
-    if (highlighted) plot.select(highlighted, { preventEvent: true });
-    else plot.deselect({ preventEvent: true });
+    if (!highlighted) plot.deselect({ preventEvent: true });
+    else if (same_points(highlighted, plot.get('selectedPoints') as number[])) plot.redraw();
+    else plot.select(highlighted, { preventEvent: true });
+  }
+
+  // Whether two lists of distinct point indices hold the same points. regl-scatterplot's
+  // select() asks the same with two Sets (24 ms for a 60k-point lasso whose points the app
+  // then highlights); a mark per point is a few ms.
+  function same_points(a: number[], b: number[]): boolean {
+    if (a.length !== b.length) return false;
+    const mark = new Uint8Array(count);
+    for (const i of b) mark[i] = 1;
+    return a.every((i) => mark[i] === 1);
   }
 
   function apply_style(style: ScatterStyle, points: ScatterPoints) {
@@ -181,6 +196,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       const n = job.points.xy.length / 2;
       const transition = job.transition && n === count && n > 0;
       trajectories.set(job.style.mode === 'trajectories' ? job.points.lines : null);
+      if (!annotated && overlay.some((o) => o.vertices.length >= 2)) await draw_lines(); // set before any points, or cleared
       await plot.draw(rows(job.points), {
         transition,
         transitionDuration: 250,
@@ -215,6 +231,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       filtered = null;
       trajectories.set(null);
       plot.clear();
+      annotated = false; // (cleared with the points)
     },
     // Emphasises these points (one track) or none; does not publish 'select'.
     highlight(indices: number[] | null) {
