@@ -113,7 +113,14 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
   });
   layer.addEventListener('change', () => on_change({ layer: layer.value as ViewState['layer'] }));
   method.addEventListener('change', () => on_change({ method: method.value as ViewState['method'] }));
-  advanced.addEventListener('toggle', () => { if (state && state.advanced !== advanced.open) on_change({ advanced: advanced.open }); });
+  // The fold opens at once but reports it in a later 'toggle' task: a sync() in between (any
+  // other change) must not close it again.
+  let toggling = false;
+  advanced.querySelector('summary')!.addEventListener('click', () => { toggling = true; });
+  advanced.addEventListener('toggle', () => {
+    toggling = false;
+    if (state && state.advanced !== advanced.open) on_change({ advanced: advanced.open });
+  });
   perplexity.addEventListener('change', () => on_change({ perplexity: Math.max(2, Number(perplexity.value) || 30) }));
   learning_rate.addEventListener('change', () => on_change({ learningRate: learning_rate.value === '' ? null : Math.max(1, Number(learning_rate.value)) }));
   iterations.addEventListener('change', () => on_change({ iterations: Math.max(50, int(iterations, 1000)) }));
@@ -172,7 +179,7 @@ export function create_controls(root: HTMLElement, on_change: (patch: Partial<Vi
       ? [el('span', {}, 'Not analysed yet (add with):'), ...commands.map((cmd) => el('code', {}, cmd))] : []));
 
     method.value = s.method;
-    advanced.open = s.advanced;
+    if (!toggling) advanced.open = s.advanced;
     advanced.querySelector<HTMLElement>('.tsne')!.hidden = s.method !== 'tsne';
     advanced.querySelector<HTMLElement>('.umap')!.hidden = s.method !== 'umap';
     // (a field being typed in keeps its text: a layout arriving meanwhile re-syncs the panel)
