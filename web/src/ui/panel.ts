@@ -44,7 +44,9 @@ export function render_panel(root: HTMLElement, track: TrackDetail | null, token
   play.id = 'play-track';
   play.type = 'button';
   play.textContent = '▶ Play track';
-  play.addEventListener('click', () => { void player.play(); });
+  // A pause (another sound starting, the panel closing) before playback begins rejects the
+  // play() promise: expected, not an error for the console.
+  play.addEventListener('click', () => { player.play().catch(() => {}); });
   const list = document.createElement('ol');
   list.id = 'segments';
   track.segment_times.forEach(([start, end], k) => {
