@@ -131,9 +131,9 @@ std::string encode_points_frame(const PointSet& points, std::span<const float> x
   return encode_frame(std::move(header), arrays);
 }
 
-std::string encode_progress_frame(std::span<const float> xy, int64_t n, int iteration, int of) {
+std::string encode_progress_frame(std::span<const float> xy, int64_t n, int iteration, int of, const std::string& method) {
   const FrameArray arrays[] = {{"xy", "f32", xy.data(), xy.size()}};
-  return encode_frame({{"kind", "progress"}, {"n", n}, {"iteration", iteration}, {"of", of}}, arrays);
+  return encode_frame({{"kind", "progress"}, {"n", n}, {"iteration", iteration}, {"of", of}, {"method", method}}, arrays);
 }
 
 }  // namespace tagscape::server

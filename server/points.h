@@ -74,6 +74,6 @@ std::string encode_frame(nlohmann::json header, std::span<const FrameArray> arra
 std::string encode_points_frame(const PointSet& points, std::span<const float> xy, nlohmann::json header);
 
 // An intermediate (progress) frame: only xy.
-std::string encode_progress_frame(std::span<const float> xy, int64_t n, int iteration, int of);
+std::string encode_progress_frame(std::span<const float> xy, int64_t n, int iteration, int of, const std::string& method);
 
 }  // namespace tagscape::server

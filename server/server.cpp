@@ -273,7 +273,7 @@ void stream_iterative(Server& server, httplib::Response& res, const Space& space
             if (server.iterative_generation != generation || !sink.is_writable()) return !(stopped = true);
             if (iteration >= params.total) return true;  // the final frame follows
             const std::string frame = encode_progress_frame({coords, static_cast<size_t>(points->n) * 2}, points->n,
-                                                            iteration, params.total);
+                                                            iteration, params.total, method_name(request.method));
             return sink.write(frame.data(), frame.size()) || !(stopped = true);
           };
           const auto start = Clock::now();

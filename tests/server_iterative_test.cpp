@@ -118,6 +118,7 @@ TEST(ServerIterative, TsneStreamsProgressFramesThenTheFinalLayout) {
     EXPECT_EQ(frame.header["kind"], "progress");
     EXPECT_EQ(frame.header["n"], kTracks * kSegmentsPerTrack);
     EXPECT_EQ(frame.header["of"], 200);
+    EXPECT_EQ(frame.header["method"], "tsne");  // server/API.md: every frame names its method
     EXPECT_GT(frame.header["iteration"].get<int>(), last_iteration);
     last_iteration = frame.header["iteration"];
     EXPECT_EQ(frame.arrays.at("xy").count, size_t(2 * kTracks * kSegmentsPerTrack));
