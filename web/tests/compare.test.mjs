@@ -5,13 +5,11 @@
 // lasso in one pane stand out in both; linked pan/zoom moves both cameras, independent does
 // not; the URL restores both panes; a version-2 URL is one pane. No console errors.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
-  RESULTS_DIR, build_app, change, launch_browser, make_collection, open_page, plot_pixels,
-  remove, skip_reason, start_server, temp_dir,
+  RESULTS_DIR, change, open_page, plot_pixels, skip_reason, start_explorer, stop_explorer,
 } from './fixture.mjs';
 
 const skip = skip_reason();
@@ -105,22 +103,12 @@ describe('compare mode', { skip: skip ?? false }, () => {
     await page.mouse.up();
   }
 
+  const stack = {};
   before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    dir = temp_dir('tagscape-compare-');
-    const collection = make_collection(dir, 'msd-musicnn-1,mtt-musicnn-1,moods');
-    app = build_app(path.join(dir, 'app'));
-    server = await start_server(collection.db, app);
-    browser = await launch_browser();
-    ({ page, problems } = await open_page(browser, `${server.url}/`));
-    await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+    ({ dir, app, server, browser, page, problems } = await start_explorer(stack, 'tagscape-compare-', 'msd-musicnn-1,mtt-musicnn-1,moods'));
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) remove(dir);
-  });
+  after(() => stop_explorer(stack));
 
   test('two panes: the second set to another space and projection, both drawn', async () => {
     assert.ok(await page.isHidden('#plot-2'));

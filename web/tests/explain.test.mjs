@@ -5,12 +5,10 @@
 // vectors (/api/tracks/ID/vectors); t-SNE/UMAP cluster labels show the final frame's cluster
 // tags at the clusters' positions and follow pan/zoom; trustworthiness in the status line.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  RESULTS_DIR, build_app, change, launch_browser, make_collection, open_page, plot_pixels,
-  remove, skip_reason, start_server, temp_dir,
+  RESULTS_DIR, change, plot_pixels, skip_reason, start_explorer, stop_explorer,
 } from './fixture.mjs';
 
 const skip = skip_reason();
@@ -64,23 +62,13 @@ describe('explaining the layout', { skip: skip ?? false }, () => {
     return binary ? new Uint8Array(await r.arrayBuffer()) : r.json();
   };
 
+  const stack = {};
   before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    dir = temp_dir('tagscape-explain-');
-    const collection = make_collection(dir, 'msd-musicnn-1,moods');
-    app = build_app(path.join(dir, 'app'));
-    server = await start_server(collection.db, app);
+    ({ dir, app, server, browser, page, problems } = await start_explorer(stack, 'tagscape-explain-', 'msd-musicnn-1,moods'));
     summary = await get('/api/summary');
-    browser = await launch_browser();
-    ({ page, problems } = await open_page(browser, `${server.url}/`));
-    await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) remove(dir);
-  });
+  after(() => stop_explorer(stack));
 
   // The labels as shown: per axis, negative and positive tags in rank order with their r text.
   const shown_labels = () => page.evaluate(() => {

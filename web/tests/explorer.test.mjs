@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   RESULTS_DIR, WEB_DIR, build_app, change, launch_browser, make_collection, open_page, plot_pixels,
-  remove, skip_reason, start_server, temp_dir,
+  remove, skip_reason, start_explorer, start_server, stop_explorer, temp_dir,
 } from './fixture.mjs';
 
 const skip = skip_reason();
@@ -28,22 +28,12 @@ describe('explorer', { skip: skip ?? false }, () => {
     return px;
   };
 
+  const stack = {};
   before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    dir = temp_dir('tagscape-web-');
-    collection = make_collection(dir);
-    app = build_app(path.join(dir, 'app'));
-    server = await start_server(collection.db, app);
-    browser = await launch_browser();
-    ({ page, problems } = await open_page(browser, `${server.url}/`));
-    await page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+    ({ dir, collection, app, server, browser, page, problems } = await start_explorer(stack, 'tagscape-web-'));
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) remove(dir);
-  });
+  after(() => stop_explorer(stack));
 
   test('first view: PCA of the default space, points on the canvas, legend and variance', async () => {
     const s = await state();

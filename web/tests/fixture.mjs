@@ -117,6 +117,28 @@ export function remove(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// The whole stack of a browser suite, filled into `ctx` as it comes up (so stop_explorer can
+// clean up after a failure half-way): ctx.dir, .collection (make_collection with `models`),
+// .app (the built app), .server (tagscape serve on it), .browser, .page showing the explorer
+// with its first draw done, .problems (open_page's list).
+export async function start_explorer(ctx, prefix, models = undefined) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  ctx.dir = temp_dir(prefix);
+  ctx.collection = make_collection(ctx.dir, models);
+  ctx.app = build_app(path.join(ctx.dir, 'app'));
+  ctx.server = await start_server(ctx.collection.db, ctx.app);
+  ctx.browser = await launch_browser();
+  ({ page: ctx.page, problems: ctx.problems } = await open_page(ctx.browser, `${ctx.server.url}/`));
+  await ctx.page.waitForFunction(() => window.__tagscape?.draws() > 0, null, { timeout: 30000 });
+  return ctx;
+}
+
+export async function stop_explorer(ctx) {
+  await ctx.browser?.close();
+  await ctx.server?.stop();
+  if (ctx.dir) remove(ctx.dir);
+}
+
 // Waits until the app finished what a change started: a new draw and nothing loading.
 export async function settle(page, draws_before, timeout = 20000) {
   await page.waitForFunction((before) => window.__tagscape.draws() > before && document.body.dataset.busy !== '1',
