@@ -9,6 +9,7 @@ import { MAX_TRIAL_SPACES, answer_of, answers_csv_url, get_results, get_trial, p
 import { format_hash, next_seed, parse_hash, random_seed, type ListeningState } from './listening/hash';
 import { render_results } from './listening/results';
 import { format_time } from './ui/tooltip';
+import { render_message } from './ui/message';
 import './style.css';
 import './listening/listening.css';
 
@@ -38,18 +39,7 @@ let results: Results | null = null;
 // --- messages and URL ----------------------------------------------------------------------
 
 function show_message(text: string | null, commands: string[] = []) {
-  const m = $('listening-message');
-  m.replaceChildren();
-  m.hidden = text === null;
-  if (text === null) return;
-  const p = document.createElement('p');
-  p.textContent = text;
-  m.append(p);
-  for (const command of commands) {
-    const code = document.createElement('code');
-    code.textContent = command;
-    m.append(code);
-  }
+  render_message($('listening-message'), text, commands);
 }
 
 function save_hash() {

@@ -14,6 +14,7 @@ import type { DragMode, ViewState } from './state';
 import { render_axes } from './ui/axes';
 import { create_cluster_labels, place_clusters } from './ui/clusters';
 import { render_legend } from './ui/legend';
+import { render_message } from './ui/message';
 
 const PROGRESS_PALETTE = ['#9aa4b1'];
 
@@ -134,18 +135,7 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
   }
 
   function show_message(text: string | null, command?: string) {
-    const m = dom.message;
-    m.replaceChildren();
-    m.hidden = text === null;
-    if (text === null) return;
-    const p = document.createElement('p');
-    p.textContent = text;
-    m.append(p);
-    if (command) {
-      const code = document.createElement('code');
-      code.textContent = command;
-      m.append(code);
-    }
+    render_message(dom.message, text, command ? [command] : []);
   }
 
   function clear() {
