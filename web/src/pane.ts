@@ -168,7 +168,6 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     }
     const query = points_query(s, space);
     const key = JSON.stringify(query);
-    const colour = colour_query(summary, s, space);
     const ckey = key + '|' + s.colour + (s.colour === 'goal' ? `|${s.goal}|${s.goalSpace}` : '');
     if (key !== data_key) {
       data_key = key;
