@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "common/openmp_env.h"
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "model/pipeline.h"
 
 using namespace tagscape;

@@ -19,8 +19,8 @@
 #include <string>
 #include <thread>
 
-#include "common/openmp_env.h"
 #include "common/npy.h"
+#include "common/openmp_env.h"
 #include "projection/knn_index.h"
 #include "projection/pca.h"
 #include "projection/quality.h"

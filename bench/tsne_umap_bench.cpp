@@ -14,8 +14,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/openmp_env.h"
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "common/npy.h"
 #include "projection/knn_graph.h"
 #include "projection/tsne.h"

@@ -5,9 +5,9 @@
 // tagscape), the spinning thread burns the time slice its partner needs to reach the barrier,
 // and loops with many short parallel regions (t-SNE, UMAP: several per iteration) stall.
 // Measured on 2 cores with two busy loops beside it: t-SNE 10k took 16-40 s with the default,
-// 10-11 s with OMP_WAIT_POLICY=passive; on the idle machine 3.85-4.04 s with either. libgomp reads the variable when
-// it is loaded, before main, so the only way to change it for our own process is to set it and
-// re-execute once.
+// 10-11 s with OMP_WAIT_POLICY=passive; on the idle machine 3.85-4.04 s with either. libgomp
+// reads the variable when it is loaded, before main, so the only way to change it for our own
+// process is to set it and re-execute once.
 #pragma once
 
 namespace tagscape {
