@@ -86,7 +86,7 @@ export function count_by_track(indices: readonly number[], track_of: Int32Array)
 // ascending. An item is a segment index (ascending), -1 for the track's average, or v <= -2:
 // "and every segment after the previous item through -v - 2" (so a whole 60-segment track is
 // [t, 0, -61], and 100k selected points stay a few KB in the URL).
-export function selection_runs(indices: readonly number[], track_of: Int32Array, segment_of: Int32Array): number[][] {
+export function selection_runs(indices: Iterable<number>, track_of: Int32Array, segment_of: Int32Array): number[][] {
   const by = new Map<number, number[]>();
   for (const i of indices) {
     const list = by.get(track_of[i]);

@@ -8,7 +8,7 @@ import {
   type Neighbour, type Summary, type Track, type TrackDetail, type Walk,
 } from './api';
 import { create_audio_player } from './audio';
-import { parse_goal, selection_keys, selection_rows, selection_runs } from './curate';
+import { parse_goal, selection_keys, selection_rows } from './curate';
 import { create_pane, type Emphasis, type Pane, type PaneHost } from './pane';
 import { colour_dims, fix_state, goal_space_of, named_spaces, resolve_space, tag_space } from './spaces';
 import { decode_state, default_state, encode_state, pane_state, pane_view, patch_state, type ViewState } from './state';
@@ -432,10 +432,9 @@ function seek_track(segment: number) {
 
 // --- curation: lasso selection, neighbours, walk ------------------------------------------
 
-// A lasso / box in a pane: its points, as (track, segment), become the selection of both.
-function on_lasso(pane: Pane, indices: number[]) {
-  const current = pane.current();
-  const runs = indices.length && current?.track ? selection_runs(indices, current.track, current.segment!) : null;
+// A lasso / box in a pane: its points, as (track, segment) runs the pane's worker made,
+// become the selection of both.
+function on_lasso(pane: Pane, runs: number[][] | null) {
   update({ selection: runs, active: state.compare ? pane.k : 0 });
 }
 

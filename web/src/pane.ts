@@ -35,7 +35,7 @@ export interface PaneHost {
   pointover(pane: Pane, index: number): void;
   pointout(pane: Pane): void;
   select(pane: Pane, index: number | null): void;
-  lasso(pane: Pane, indices: number[]): void;
+  lasso(pane: Pane, runs: number[][] | null): void; // a lasso's points as curate.ts selection_runs; null: none
   view(pane: Pane, camera: [number, number, number]): void;
   activate(pane: Pane): void;            // a pointer went down on the pane
   fitted(pane: Pane): boolean;           // the pane shows the fitted view (no camera in the state)
@@ -84,7 +84,7 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
   let resolved: Resolved = { space: null, problem: null };
   let data_key = '';                    // the points query the plot shows (or is loading)
   let colour_key = '';
-  let points_id = 0, colour_id = 0, filter_id = 0;
+  let points_id = 0, colour_id = 0, filter_id = 0, lasso_id = 0;
   let current: PointsMessage | null = null; // the last final frame
   let current_index: KDBush | null = null;
   let category: Float32Array | null = null;
@@ -106,7 +106,11 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
 
   let pane_api!: PaneApi; // made at the end; handed to the host's callbacks (which come later)
   const scatter = create_scatter(dom.canvas, {
-    lasso: (indices) => host.lasso(pane_api, indices),
+    // The worker finds the points inside (its kd-tree over the same coordinates), among those shown.
+    lasso: (polygon) => {
+      if (!current) return;
+      worker.postMessage({ type: 'lasso', id: ++lasso_id, polygon, visible: filter_result?.visible ?? null } satisfies ToWorker, [polygon.buffer]);
+    },
     pointover: (i) => { if (current?.track) host.pointover(pane_api, i); },
     pointout: () => host.pointout(pane_api),
     select: (i) => host.select(pane_api, i),
@@ -347,6 +351,12 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
         filter_problem = msg.message;
         host.filtered(pane_api);
       }
+    } else if (msg.type === 'lasso') {
+      if (msg.id !== lasso_id || msg.data !== current?.id) return;
+      const inside = Array.from(msg.inside);
+      // The selection the app is about to emphasise: its points here are these (no merge).
+      if (msg.runs) points_memo = { keys: msg.runs, data: current, out: inside };
+      host.lasso(pane_api, msg.runs);
     } else if (msg.type === 'filter') {
       if (msg.id !== filter_id) return;
       filter_result = msg;

@@ -10,6 +10,9 @@ export type ToWorker =
   | { type: 'colour'; id: number; token: string | null; colour: ColourRequest }
   // Which points stay visible: allowed tracks x tag/mood thresholds x sparsity.
   | { type: 'filter'; id: number; token: string | null; filter: FilterRequest }
+  // Which points of the last final frame lie inside a lasso / box polygon (the points' normalised
+  // coords), among `visible` (the filter's ascending indices; null = all points).
+  | { type: 'lasso'; id: number; polygon: Float32Array; visible: Int32Array | null }
   | { type: 'cancel' };
 
 // A condition on a track's mean of one dim ("rock > 0.3").
@@ -72,6 +75,14 @@ export interface FilterMessage {
   points: number;             // visible points
 }
 
+export interface LassoMessage {
+  type: 'lasso';
+  id: number;
+  data: number;               // the points message id the indices belong to
+  inside: Int32Array;         // ascending point indices inside the polygon
+  runs: number[][] | null;    // the same as a selection (curate.ts selection_runs); null = none inside
+}
+
 export interface ErrorMessage {
   type: 'error';
   id: number;
@@ -80,4 +91,4 @@ export interface ErrorMessage {
   status: number;             // HTTP status, 0 for stream/parse errors
 }
 
-export type FromWorker = PointsMessage | ColourMessage | FilterMessage | ErrorMessage;
+export type FromWorker = PointsMessage | ColourMessage | FilterMessage | LassoMessage | ErrorMessage;

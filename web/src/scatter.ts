@@ -28,7 +28,9 @@ export interface ScatterEvents {
   pointout(index: number): void;
   select(index: number | null): void;   // a click on a point, or null for a click on nothing
   view(camera: [number, number, number]): void; // target x, y, distance after pan/zoom
-  lasso(indices: number[]): void;       // points inside a finished lasso / box (visible ones only)
+  // A finished lasso / box: its closed polygon [x0, y0, x1, y1, ...] in the points' normalised
+  // coordinates (which points lie inside is the pane's worker's business).
+  lasso(polygon: Float32Array): void;
 }
 
 // Lines drawn over the points (a goal-guided walk): vertices in the points' coordinates.
@@ -59,10 +61,8 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     opacityInactiveScale: 0.35,  // while a track is highlighted the others step back
     pointColorHover: '#ffffff',
     pointColorActive: '#ffffff',
-    actionKeyMap: { lasso: 'shift' }, // shift+drag lassos; a plain drag pans (or lassos, per drag mode)
+    actionKeyMap: {},            // no modifier actions: the lasso is ours (create_lasso below)
     lassoInitiator: false,
-    lassoClearEvent: 'lassoEnd',
-    lassoColor: [0.31, 0.61, 1, 1],
     deselectOnEscape: true,
     deselectOnDblClick: true,
     annotationLineWidth: 1.5,
@@ -72,43 +72,45 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   let drawing = false;
   let pending: { points: ScatterPoints; style: ScatterStyle; transition: boolean; done: Array<() => void> } | null = null;
   let highlighted: number[] | null = null;
+  // The highlight array regl-scatterplot's selection was last set from (null: something else
+  // since): re-emphasising the same highlight then costs nothing (comparing 80k points did).
+  let selected_from: number[] | null = null;
   let filtered: number[] | null = null;   // the only points shown (null = all)
   let overlay: Overlay[] = [];
   const trajectories = create_trajectory_layer(plot, canvas);
-  let lassoing = false;                   // between lassoStart and lassoEnd: select events are the lasso's
-  let highlights = 0;                     // highlight() calls so far
+  let drag_mode: DragMode = 'pan';
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
   plot.subscribe('pointOut', (i: number) => events.pointout(i));
   plot.subscribe('select', ({ points }: { points: number[] }) => {
-    if (lassoing) return;
+    selected_from = null;
     clicks++; // answered: no highlight restore
     events.select(points.length ? points[0] : null);
   });
-  plot.subscribe('deselect', () => { if (!lassoing) events.select(null); });
-  plot.subscribe('lassoStart', () => { lassoing = true; });
+  plot.subscribe('deselect', () => { selected_from = null; events.select(null); });
+  // Shift+drag lassos; a plain drag pans, or lassos / boxes per the drag mode.
+  const lasso = create_lasso(canvas, {
+    starts: (e) => count > 0 && (drag_mode !== 'pan' || e.shiftKey),
+    box: () => drag_mode === 'box',
+    end: (polygon) => {
+      const out = new Float32Array(polygon.length);
+      for (let i = 0; i < polygon.length; i += 2) [out[i], out[i + 1]] = from_screen(polygon[i], polygon[i + 1]);
+      events.lasso(out);
+    },
+  });
   // regl-scatterplot publishes 'select' only when the selection changes, and our highlight
   // *is* its selection: a click on the one highlighted point (an average) would go unheard.
   // So the selection is emptied quietly just before its click handler runs (capture phase on
   // the parent); when the click picked nothing, the highlight comes back.
   let clicks = 0;
   canvas.parentElement!.addEventListener('click', (e) => {
-    if (e.target !== canvas || count === 0 || lassoing) return;
+    if (e.target !== canvas || count === 0) return;
+    if (lasso.ended_drag()) { e.stopPropagation(); return; } // the end of a lasso, not a click on a point
     const click = ++clicks;
     plot.deselect({ preventEvent: true });
-    setTimeout(() => { if (click === clicks && !lassoing) restore_highlight(); }, 120);
+    selected_from = null;
+    setTimeout(() => { if (click === clicks) restore_highlight(); }, 120);
   }, { capture: true });
-  // regl-scatterplot selected the points inside the lasso just before this event (it skips
-  // filtered-out points); the app decides what to emphasise, so its own highlight comes back.
-  // (When the app's handler set a highlight it was applied over the lasso's selection then:
-  // selecting it again would only repeat the library's 2 x 80k-element Set comparison.)
-  plot.subscribe('lassoEnd', () => {
-    lassoing = false;
-    const inside = [...(plot.get('selectedPoints') as number[])];
-    const highlights_before = highlights;
-    events.lasso(inside);
-    if (highlights === highlights_before) restore_highlight();
-  });
   plot.subscribe('view', () => events.view(camera()));
 
   // The camera that shows the whole normalised square [-1, 1]²: regl-scatterplot fits its
@@ -116,6 +118,19 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   function home(): [number, number, number] {
     const aspect = canvas.clientWidth / canvas.clientHeight;
     return [0, 0, aspect > 0 && aspect < 1 ? 1 / aspect : 1];
+  }
+
+  // The points' normalised coordinates at CSS px (relative to the canvas): to_screen inverted.
+  function from_screen(sx: number, sy: number): [number, number] {
+    const view = (plot.get('camera') as { view: Float32Array | number[] }).view;
+    const aspect = plot.get('aspectRatio') as number;
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    const cx = ((2 * sx) / w - 1) * (w / h) - view[12];
+    const cy = 1 - (2 * sy) / h - view[13];
+    const det = view[0] * view[5] - view[4] * view[1];
+    const vx = (cx * view[5] - view[4] * cy) / det;
+    const y = (view[0] * cy - view[1] * cx) / det;
+    return [vx / aspect, y];
   }
 
   function camera(): [number, number, number] {
@@ -158,8 +173,10 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   function restore_highlight() {
     if (count === 0) return;
     if (!highlighted) plot.deselect({ preventEvent: true });
+    else if (highlighted === selected_from) plot.redraw();
     else if (same_points(highlighted, plot.get('selectedPoints') as number[])) plot.redraw();
     else plot.select(highlighted, { preventEvent: true });
+    selected_from = highlighted;
   }
 
   // Whether two lists of distinct point indices hold the same points. regl-scatterplot's
@@ -206,8 +223,10 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
         preventFilterReset: true,
       } as never);
       count = n;
+      selected_from = null;
       if (filtered) await plot.filter(filtered, { preventEvent: true } as never);
       if (highlighted) plot.select(highlighted, { preventEvent: true });
+      selected_from = highlighted;
     } finally {
       drawing = false;
       job.done.forEach((f) => f());
@@ -229,13 +248,13 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       pending = null;
       count = 0;
       filtered = null;
+      selected_from = null;
       trajectories.set(null);
       plot.clear();
       annotated = false; // (cleared with the points)
     },
     // Emphasises these points (one track) or none; does not publish 'select'.
     highlight(indices: number[] | null) {
-      highlights++;
       highlighted = indices && indices.length ? indices : null;
       restore_highlight();
     },
@@ -244,6 +263,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     filter(indices: Int32Array | null) {
       filtered = indices ? Array.from(indices) : null;
       if (count === 0) return;
+      selected_from = null; // (filtering drops hidden points from the library's selection)
       if (filtered) void Promise.resolve(plot.filter(filtered, { preventEvent: true } as never)).then(restore_highlight);
       else void Promise.resolve(plot.unfilter({ preventEvent: true } as never)).then(restore_highlight);
     },
@@ -253,7 +273,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
       if (count) void draw_lines();
     },
     set_drag(mode: DragMode) {
-      plot.set({ mouseMode: mode === 'pan' ? 'panZoom' : 'lasso', lassoType: mode === 'box' ? 'rectangle' : 'freeform' } as never);
+      drag_mode = mode;
     },
     camera,
     // CSS px (relative to the canvas) of a position in the points' normalised coordinates,
@@ -282,6 +302,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     },
     count: () => count,
     destroy() {
+      lasso.destroy();
       trajectories.destroy();
       plot.destroy();
     },
@@ -363,6 +384,96 @@ function create_trajectory_layer(plot: ReturnType<typeof createScatterplot>, can
     destroy() {
       renderer.render = render;
       buffer.destroy();
+    },
+  };
+}
+
+// The lasso and the box, drawn as an SVG line over the canvas. regl-scatterplot's own lasso
+// tested and selected every point inside on the main thread in its mouseup (~110 ms for 80k
+// points); this one only hands over the polygon. regl-scatterplot and its camera still see the
+// mousedown and mouseup (their click test and drag state stay right) but none of the moves in
+// between, so they neither pan nor hover while a lasso is drawn.
+const LASSO_MIN_STEP_PX = 2;    // freeform: pointer moves shorter than this add no vertex
+const LASSO_MIN_SIZE_PX = 3;    // a smaller drag is a click
+const LASSO_COLOUR = 'rgb(79, 156, 255)';
+
+interface LassoHooks {
+  starts(e: MouseEvent): boolean;     // whether this mousedown begins a lasso
+  box(): boolean;                     // a box (two corners) rather than a freeform lasso
+  end(polygon: number[]): void;       // CSS px relative to the canvas, [x0, y0, x1, y1, ...]
+}
+
+function create_lasso(canvas: HTMLCanvasElement, hooks: LassoHooks) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'lasso');
+  svg.style.cssText = 'position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; overflow: visible';
+  svg.style.display = 'none';
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polygon');
+  line.setAttribute('style', `fill: ${LASSO_COLOUR}; fill-opacity: 0.06; stroke: ${LASSO_COLOUR}; stroke-width: 2; stroke-linejoin: round`);
+  svg.append(line);
+  canvas.after(svg);
+
+  let path: number[] | null = null;   // while drawing
+  let box = false;
+  let origin: [number, number] = [0, 0]; // the canvas's client position at the mousedown
+  let ended = false;                  // a lasso ended with the last mouseup: its click is no click
+
+  const at = (e: MouseEvent): [number, number] => [e.clientX - origin[0], e.clientY - origin[1]];
+  const polygon = (): number[] => {
+    if (!path || !box) return path ?? [];
+    const [x0, y0, x1, y1] = path;
+    return [x0, y0, x1, y0, x1, y1, x0, y1];
+  };
+
+  const down = (e: MouseEvent) => {
+    ended = false;
+    if (e.button !== 0 || !hooks.starts(e)) return;
+    const rect = canvas.getBoundingClientRect();
+    origin = [rect.left, rect.top];
+    box = hooks.box();
+    const p = at(e);
+    path = box ? [...p, ...p] : p;
+  };
+  const move = (e: MouseEvent) => {
+    if (!path) return;
+    e.stopPropagation(); // (capture phase on window: regl-scatterplot and its camera never see it)
+    e.preventDefault();
+    if ((e.buttons & 1) === 0) { up(); return; } // released outside the page
+    const [x, y] = at(e);
+    const n = path.length;
+    if (box) { path[2] = x; path[3] = y; }
+    else if (Math.hypot(x - path[n - 2], y - path[n - 1]) >= LASSO_MIN_STEP_PX) path.push(x, y);
+    else return;
+    line.setAttribute('points', polygon().join(' '));
+    svg.style.display = '';
+  };
+  const up = () => {
+    if (!path) return;
+    const p = polygon();
+    path = null;
+    svg.style.display = 'none';
+    line.removeAttribute('points');
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let i = 0; i < p.length; i += 2) {
+      x0 = Math.min(x0, p[i]); x1 = Math.max(x1, p[i]);
+      y0 = Math.min(y0, p[i + 1]); y1 = Math.max(y1, p[i + 1]);
+    }
+    if (p.length < 6 || Math.max(x1 - x0, y1 - y0) < LASSO_MIN_SIZE_PX) return; // a click: regl-scatterplot picks
+    ended = true;
+    hooks.end(p);
+  };
+  canvas.addEventListener('mousedown', down);
+  window.addEventListener('mousemove', move, { capture: true });
+  window.addEventListener('mouseup', up, { capture: true });
+
+  return {
+    // Whether the last drag was a lasso (asked by the click that follows its mouseup).
+    ended_drag: () => ended,
+    destroy() {
+      canvas.removeEventListener('mousedown', down);
+      window.removeEventListener('mousemove', move, { capture: true });
+      window.removeEventListener('mouseup', up, { capture: true });
+      svg.remove();
     },
   };
 }
