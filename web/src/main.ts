@@ -113,11 +113,14 @@ $('plot').after(second_root);
 const panes: [Pane, Pane] = [create_pane(0, $('plot'), host), create_pane(1, second_root, host)];
 panes[1].set_enabled(false);
 for (const pane of panes) {
-  pane.root.addEventListener('pointermove', (e) => {
+  const track_pointer = (e: PointerEvent) => {
     leader = pane;
     const r = pane.root.getBoundingClientRect();
     pointer = [e.clientX - r.left, e.clientY - r.top];
-  });
+  };
+  pane.root.addEventListener('pointermove', track_pointer);
+  // A hover can come from a raw update (scatter.ts): the tooltip goes where the pointer is.
+  pane.root.addEventListener('pointerrawupdate', (e) => track_pointer(e as PointerEvent), { capture: true });
   pane.root.addEventListener('wheel', () => { leader = pane; }, { capture: true, passive: true });
 }
 

@@ -82,6 +82,17 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
 
   plot.subscribe('pointOver', (i: number) => events.pointover(i));
   plot.subscribe('pointOut', (i: number) => events.pointout(i));
+  // Hover without waiting for a frame: Chrome delivers mousemove at the next animation frame,
+  // which trails the input while software WebGL finishes the last one (100-600 ms on 2 busy
+  // cores: hover -> sound p95), whereas pointerrawupdate runs as soon as the main thread is
+  // free. regl-scatterplot hit-tests on window mousemove only, so a raw update with no button
+  // down is handed to it as one; the aligned mousemove that follows finds the same point and
+  // publishes nothing new.
+  canvas.addEventListener('pointerrawupdate', (e) => {
+    const p = e as PointerEvent;
+    if (p.buttons !== 0 || p.pointerType !== 'mouse') return;
+    window.dispatchEvent(new MouseEvent('mousemove', { clientX: p.clientX, clientY: p.clientY }));
+  });
   plot.subscribe('select', ({ points }: { points: number[] }) => {
     selected_from = null;
     clicks++; // answered: no highlight restore
