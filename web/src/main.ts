@@ -23,6 +23,7 @@ import './style.css';
 
 const PREFETCH_RADIUS = 0.04;       // NDC units (at zoom 1) around a hovered point
 const PREFETCH_NEIGHBOURS = 8;
+const WARM_MAX_POINTS = 2000;       // a view with more is not even listed for warming
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const token = token_from_url(location.search);
@@ -101,6 +102,7 @@ const host: PaneHost = {
     pane.show_path(walk_track_ids());
     pane.emphasise();
     sync_curate();
+    warm_audio_soon();
   },
   filtered: () => sync_curate(),
   busy: sync_busy,
@@ -239,6 +241,7 @@ function on_view(pane: Pane, camera: [number, number, number]) {
     if (Math.abs(c[0] - camera[0]) + Math.abs(c[1] - camera[1]) + Math.abs(c[2] - camera[2]) > 1e-9) other.set_camera(camera);
   }
   save_url();
+  warm_audio_soon();
 }
 
 // --- emphasis: what stands out in every pane ---------------------------------------------
@@ -313,6 +316,32 @@ function prefetch_near(pane: Pane, index: number) {
   for (const d of [1, -1, 2]) if (s + d >= 0 && s + d < (tracks.get(t)?.segments ?? 0)) wishes.push([t, s + d]);
   for (const j of pane.nearby(index, PREFETCH_RADIUS, PREFETCH_NEIGHBOURS)) wishes.push([track[j], audible_segment(track[j], segment[j])]);
   player.prefetch(wishes);
+}
+
+// At idle after a draw or a camera move: when the segments in view fit the player's warm
+// budget, all of them are fetched and decoded (a hover then plays from memory); otherwise only
+// the prefetch near the pointer does.
+let warm_pending = false;
+function warm_audio_soon() {
+  if (warm_pending || state.audio === 'off') return;
+  warm_pending = true;
+  const run = () => {
+    warm_pending = false;
+    const wishes: Array<[number, number]> = [];
+    const seen = new Set<string>();
+    for (const pane of live_panes()) {
+      const current = pane.current();
+      const inside = current?.track ? pane.visible(WARM_MAX_POINTS) : null;
+      if (!inside) continue;
+      for (const i of inside) {
+        const t = current!.track![i], s = audible_segment(t, current!.segment![i]);
+        if (!seen.has(`${t}/${s}`)) { seen.add(`${t}/${s}`); wishes.push([t, s]); }
+      }
+    }
+    player.warm(wishes);
+  };
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 1000 });
+  else setTimeout(run, 200);
 }
 
 // Hover: the track stands out in every pane; tooltip and sound from the hovered pane.
@@ -696,6 +725,7 @@ window.__tagscape = {
   },
   active: () => state.active,
   stop_audio: () => { player.stop(); stop_tracks(); },
+  forget_audio: () => player.forget(),
   neighbours: () => (neighbours ? neighbours.map((n) => ({ ...n, index: panes[0].point_index(n.track, n.segment) })) : null),
   sequence: () => ({ tracks: [...sequence.tracks], at: sequence.at, plays: [...sequence.plays] }),
   taggram: () => ({ rows: taggram.rows(), cell: (s: number) => taggram.cell(s), hovered: taggram.hovered(), playhead_x: taggram.playhead_x() }),

@@ -471,6 +471,23 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     return current_index.within(x, y, r).filter((j) => j !== index).slice(0, max);
   }
 
+  // The points in view (for audio warming), nearest the view's centre first; null when more
+  // than `max` are.
+  function visible(max: number): number[] | null {
+    if (!current || !current_index) return null;
+    const [tx, ty, d] = scatter.camera(); // the view is 2d high and 2d x aspect wide
+    const w = d * dom.canvas.clientWidth / Math.max(1, dom.canvas.clientHeight);
+    // A view over most of a big layout (the square [-1, 1]² holds the points) is not even
+    // queried: listing a million points at every idle after a pan costs tens of ms.
+    const n = current.xy.length / 2;
+    const shown = (Math.min(1, tx + w) - Math.max(-1, tx - w)) * (Math.min(1, ty + d) - Math.max(-1, ty - d)) / 4;
+    if (n > max && n * shown > 8 * max) return null;
+    const found = current_index.range(tx - w, ty - d, tx + w, ty + d);
+    if (found.length > max) return null;
+    const xy = current.xy, far = (i: number) => (xy[2 * i] - tx) ** 2 + (xy[2 * i + 1] - ty) ** 2;
+    return found.sort((a, b) => far(a) - far(b));
+  }
+
   // A path through tracks (a walk) over the plot: each track's average or first segment.
   function show_path(track_ids: number[]) {
     const vertices: Array<[number, number]> = [];
@@ -505,6 +522,7 @@ export function create_pane(k: 0 | 1, root: HTMLElement, host: PaneHost) {
     point_index,
     emphasise,
     nearby,
+    visible,
     show_path,
     // A track hovered in this or the other pane (null: none).
     hover_track(track: number | null) {
@@ -570,6 +588,7 @@ export interface PaneApi {
   point_index(track: number, segment: number): number;
   emphasise(): void;
   nearby(index: number, radius: number, max: number): number[];
+  visible(max: number): number[] | null;
   show_path(track_ids: number[]): void;
   hover_track(track: number | null): void;
   camera(): [number, number, number];
