@@ -40,6 +40,10 @@ export interface Overlay {
 }
 
 const SIZE_BINS = 32;            // distinct dot sizes for averages
+// Highlights this large (a lasso's) reach regl-scatterplot in a task of their own: its select()
+// takes 20-40 ms of CPU for 80k points (plus the garbage of 80k small arrays), which came on
+// top of the task that lists the selection (72-191 ms at 100k points, load 7-9).
+const DEFERRED_HIGHLIGHT = 10_000;
 const AVERAGE_MIN_PX = 4, AVERAGE_MAX_PX = 48; // diameter of the least / most spread track
 
 // Fewer points get bigger dots; a million stay small enough not to merge into a blanket.
@@ -75,6 +79,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   // The highlight array regl-scatterplot's selection was last set from (null: something else
   // since): re-emphasising the same highlight then costs nothing (comparing 80k points did).
   let selected_from: number[] | null = null;
+  let highlight_timer = 0;                // a large highlight waiting for its own task
   let filtered: number[] | null = null;   // the only points shown (null = all)
   let overlay: Overlay[] = [];
   const trajectories = create_trajectory_layer(plot, canvas);
@@ -267,7 +272,10 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     // Emphasises these points (one track) or none; does not publish 'select'.
     highlight(indices: number[] | null) {
       highlighted = indices && indices.length ? indices : null;
-      restore_highlight();
+      clearTimeout(highlight_timer);
+      if (highlighted && highlighted.length >= DEFERRED_HIGHLIGHT && highlighted !== selected_from) {
+        highlight_timer = window.setTimeout(restore_highlight, 0);
+      } else restore_highlight();
     },
     highlighted: (): number[] => (count ? [...(plot.get('selectedPoints') as number[])] : []),
     // Shows only these points (null: all). Kept across redraws of the same point set.
@@ -313,6 +321,7 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     },
     count: () => count,
     destroy() {
+      clearTimeout(highlight_timer);
       lasso.destroy();
       trajectories.destroy();
       plot.destroy();
