@@ -3,6 +3,7 @@
 //
 //   build/bench/tsne_umap_bench --data X.npy --method tsne|umap|knn-exact|knn-hnsw
 //                               [--rows N] [--threads T] [--out Y.npy] [--k K] [--iterations I]
+//                               [--hnsw-m M] [--hnsw-ef-construction E] [--hnsw-ef-search E]
 //
 // Prints one `name value` a line: time_s (the whole call, kNN graph included), for kNN
 // also recall of hnsw against exact (when both are run: --method knn-both), peak_rss_mb.
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   tagscape::use_passive_openmp_wait(argv);  // as tagscape itself (common/openmp_env.h)
   std::string data, method = "tsne", out;
   int64_t rows = 0;
-  int threads = 2, k = 90, iterations = 0, hnsw_m = 12, hnsw_ef_construction = 40;
+  int threads = 2, k = 90, iterations = 0, hnsw_m = 12, hnsw_ef_construction = 40, hnsw_ef_search = 0;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string name = argv[a], value = argv[a + 1];
     if (name == "--data") data = value;
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     else if (name == "--iterations") iterations = std::atoi(value.c_str());
     else if (name == "--hnsw-m") hnsw_m = std::atoi(value.c_str());
     else if (name == "--hnsw-ef-construction") hnsw_ef_construction = std::atoi(value.c_str());
+    else if (name == "--hnsw-ef-search") hnsw_ef_search = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", name.c_str());
       return 2;
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
         const KnnGraph approx =
             build_knn_graph(x.data.data(), n, dims,
                             {.k = k, .method = KnnGraphMethod::hnsw, .threads = threads, .hnsw_m = hnsw_m,
-                             .hnsw_ef_construction = hnsw_ef_construction});
+                             .hnsw_ef_construction = hnsw_ef_construction, .hnsw_ef_search = hnsw_ef_search});
         std::printf("knn_hnsw_s %.3f\n", now_s() - t);
         int64_t hits = 0;
         for (int64_t i = 0; i < n; ++i)

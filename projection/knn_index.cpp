@@ -34,6 +34,37 @@ std::unique_ptr<HnswGraph> make_space(Metric metric, int dims) {
   return graph;
 }
 
+// hnswlib's distance as KnnIndex reports it: euclidean, not squared; cosine as is.
+float reported_distance(Metric metric, float hnsw_distance) {
+  return metric == Metric::euclidean ? std::sqrt(std::max(hnsw_distance, 0.0f)) : hnsw_distance;
+}
+
+// searchKnn's greedy walk from the entry point down to layer 1, returning where the
+// base-layer search starts — without its metrics: hnswlib 0.6.2 bumps two atomic counters
+// shared by all threads at every hop, a cache line the 2 threads searching the graph's own
+// rows (t-SNE/UMAP input) kept taking from each other. Without them, and with knn_graph.cpp's
+// query order, 100k rows on 50 dims took ~3 s instead of 4.6 s.
+hnswlib::tableint upper_layers_descent(const hnswlib::HierarchicalNSW<float>& hnsw, const void* query) {
+  hnswlib::tableint current = hnsw.enterpoint_node_;
+  float distance = hnsw.fstdistfunc_(query, hnsw.getDataByInternalId(current), hnsw.dist_func_param_);
+  for (int level = hnsw.maxlevel_; level > 0; level--) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      unsigned int* links = hnsw.get_linklist(current, level);
+      const hnswlib::tableint* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+      for (int i = 0; i < hnsw.getListCount(links); i++) {
+        const float d = hnsw.fstdistfunc_(query, hnsw.getDataByInternalId(neighbours[i]), hnsw.dist_func_param_);
+        if (d < distance) {
+          distance = d;
+          current = neighbours[i];
+          moved = true;
+        }
+      }
+    }
+  }
+  return current;
+}
+
 // Cosine points go in (and queries come in) unit length; a zero vector stays zero.
 void normalise(std::vector<float>& v) {
   double norm = 0;
@@ -115,11 +146,8 @@ std::vector<Neighbor> knn_search(const KnnIndex& index, std::span<const float> q
   // ef below k would return fewer than k; searchKnn uses max(ef, k) itself.
   auto result = hnsw.searchKnn(q.data(), static_cast<size_t>(k));
   std::vector<Neighbor> neighbors(result.size());
-  for (size_t i = result.size(); i-- > 0; result.pop()) {  // the queue pops farthest first
-    float distance = result.top().first;
-    distance = index.metric == Metric::euclidean ? std::sqrt(std::max(distance, 0.0f)) : distance;
-    neighbors[i] = {static_cast<int64_t>(result.top().second), distance};
-  }
+  for (size_t i = result.size(); i-- > 0; result.pop())  // the queue pops farthest first
+    neighbors[i] = {static_cast<int64_t>(result.top().second), reported_distance(index.metric, result.top().first)};
   return neighbors;
 }
 
@@ -128,8 +156,17 @@ std::vector<Neighbor> knn_of_row(const KnnIndex& index, int64_t row, int k) {
   if (k < 1 || k > index.n - 1)
     throw Error("k " + std::to_string(k) + " must be in 1.." + std::to_string(index.n - 1) +
                 " (the other indexed points)");
-  const std::vector<float> data = index.graph->hnsw->getDataByLabel<float>(static_cast<hnswlib::labeltype>(row));
-  std::vector<Neighbor> found = knn_search(index, data, k + 1);
+  const hnswlib::HierarchicalNSW<float>& hnsw = *index.graph->hnsw;
+  assert(hnsw.num_deleted_ == 0);  // searchBaseLayerST<false> below skips deletion checks
+  const hnswlib::tableint node = hnsw.label_lookup_.at(static_cast<hnswlib::labeltype>(row));
+  const void* query = hnsw.getDataByInternalId(node);
+  auto result = hnsw.searchBaseLayerST<false>(upper_layers_descent(hnsw, query), query,
+                                              std::max(hnsw.ef_, static_cast<size_t>(k) + 1));
+  while (result.size() > static_cast<size_t>(k) + 1) result.pop();
+  std::vector<Neighbor> found(result.size());
+  for (size_t i = result.size(); i-- > 0; result.pop())  // the queue pops farthest first
+    found[i] = {static_cast<int64_t>(hnsw.getExternalLabel(result.top().second)),
+                reported_distance(index.metric, result.top().first)};
   // Drop the row itself (or, among exact duplicates, the farthest extra one).
   auto self = std::find_if(found.begin(), found.end(), [&](const Neighbor& nb) { return nb.row == row; });
   found.erase(self != found.end() ? self : found.end() - 1);
