@@ -21,7 +21,6 @@ constexpr double kMinSigmaScale = 1e-3;  // MIN_K_DIST_SCALE
 constexpr float kGradientClip = 4;       // layouts.py clip()
 constexpr float kRepulsionEpsilon = 0.001f;
 
-int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
 
 // `threads` 0 = all, but at most one per kPointsPerThread points: a small layout's
 // iterations are shorter than the cost of waking threads (and, on a busy machine, of
@@ -176,6 +175,149 @@ struct SampleRng {
 
 float clip(float v) { return std::clamp(v, -kGradientClip, kGradientClip); }
 
+// Sampling schedule of the directed edges (umap-learn's make_epochs_per_sample and its
+// epoch_of_next_sample / epoch_of_next_negative_sample), in float: epoch counts stay in the
+// hundreds, and half the bytes streamed every epoch over all ~2 n k edges.
+struct EdgeSchedule {
+  std::vector<float> period;         // [edges] epochs between samples of edge e: max(W) / w_e
+  std::vector<float> next_sample;    // [edges] epoch at which e is next sampled
+  std::vector<float> next_negative;  // [edges] epoch of e's next negative sample
+};
+
+EdgeSchedule sampling_schedule(const EdgeList& edges, float negative_rate) {
+  float max_weight = 0;
+  for (float w : edges.weight) max_weight = std::max(max_weight, w);
+  EdgeSchedule schedule;
+  schedule.period.resize(edges.weight.size());
+  for (size_t e = 0; e < edges.weight.size(); ++e) schedule.period[e] = max_weight / edges.weight[e];
+  schedule.next_sample = schedule.period;
+  schedule.next_negative.resize(edges.weight.size(), INFINITY);
+  if (negative_rate > 0)
+    for (size_t e = 0; e < edges.weight.size(); ++e) schedule.next_negative[e] = schedule.period[e] / negative_rate;
+  return schedule;
+}
+
+struct SgdSettings {
+  float a, b;            // low-dimensional similarity 1 / (1 + a d^(2b))
+  int64_t n;             // points
+  float negative_rate;   // negative samples per positive sample
+  uint64_t seed;
+};
+
+// |u - v|^2 over `dims` (kDims when known at compile time, 0 = use `dims`).
+template <int kDims>
+float squared_distance(const float* u, const float* v, int dims) {
+  float sum = 0;
+  for (int d = 0; d < (kDims > 0 ? kDims : dims); ++d) sum += (u[d] - v[d]) * (u[d] - v[d]);
+  return sum;
+}
+
+// own += alpha * clip(coefficient * (own - other)), per dimension.
+template <int kDims>
+void step(float* own, const float* other, float coefficient, float alpha, int dims) {
+  for (int d = 0; d < (kDims > 0 ? kDims : dims); ++d) own[d] += clip(coefficient * (own[d] - other[d])) * alpha;
+}
+
+// One vertex's samples for one epoch, planned before any is applied: per due edge its
+// attraction target then its negative samples, as rows of `previous`.
+struct VertexPlan {
+  std::vector<int64_t> rows;   // [attraction, negatives...] per due edge, in edge order
+  std::vector<int> per_edge;   // [due edges] how many rows each (1 + its negatives)
+};
+
+// Marks vertex i's edges due at `epoch` as sampled (advancing their schedule) and draws their
+// negative samples, in the order umap-learn's epoch loop would, into `plan`; every row it
+// names is prefetched, so the loads of one vertex overlap instead of waiting one by one
+// (rows are random in a layout beyond L2 at 100k+ points).
+void plan_vertex(int64_t i, int epoch, const EdgeList& edges, EdgeSchedule& schedule, const SgdSettings& s,
+                 const float* previous, int dims, VertexPlan& plan) {
+  plan.rows.clear();
+  plan.per_edge.clear();
+  SampleRng rng{s.seed ^ (static_cast<uint64_t>(i) * 0xD1B54A32D192ED03ull) ^
+                (static_cast<uint64_t>(epoch) * 0x8CB92BA72F3D8DD7ull)};
+  for (int64_t e = edges.row_start[static_cast<size_t>(i)]; e < edges.row_start[static_cast<size_t>(i + 1)]; ++e) {
+    const size_t edge = static_cast<size_t>(e);
+    if (schedule.next_sample[edge] > static_cast<float>(epoch)) continue;
+    schedule.next_sample[edge] += schedule.period[edge];
+    int negatives = 0;
+    if (s.negative_rate > 0) {
+      const float negative_period = schedule.period[edge] / s.negative_rate;
+      negatives = std::max(0, static_cast<int>((static_cast<float>(epoch) - schedule.next_negative[edge]) / negative_period));
+      schedule.next_negative[edge] += static_cast<float>(negatives) * negative_period;
+    }
+    plan.rows.push_back(edges.tail[edge]);
+    for (int k = 0; k < negatives; ++k) plan.rows.push_back(rng.below(s.n));
+    plan.per_edge.push_back(1 + negatives);
+  }
+  for (int64_t row : plan.rows) __builtin_prefetch(previous + row * dims);
+}
+
+// One epoch of SGD for vertex i (own: its row of the next layout, starting as a copy of its
+// row of `previous`): attraction along each edge due this epoch, each followed by its
+// negative samples' repulsion. Reads only `previous`, writes only `own` and i's edges'
+// schedule, so vertices run in parallel and the result is independent of thread count.
+// An edge's attraction and repulsions take their coefficients from own's position before
+// the edge: their std::pow calls are independent and overlap, where one after another each
+// waited for the update of own before it (that chain, not arithmetic, was the SGD's time).
+template <int kDims>
+void move_vertex(int64_t i, float alpha, int dims, const SgdSettings& s, const float* previous,
+                 const VertexPlan& plan, float* own_row) {
+  if (kDims > 0) dims = kDims;
+  // With its size known, own is a local copy, held in registers: in place, each step's
+  // two 4-byte stores stalled the next step's 8-byte load of it (no store forwarding), and
+  // the compiler must assume own may alias a row of previous.
+  float local[kDims > 0 ? kDims : 1];
+  float* own = kDims > 0 ? local : own_row;
+  if (kDims > 0) std::copy_n(own_row, kDims, local);
+  constexpr int kBatch = 32;  // rows whose coefficients are computed together
+  float coefficient[kBatch];
+  size_t at = 0;
+  for (int count : plan.per_edge) {
+    for (int first = 0; first < count; first += kBatch) {
+      const int batch = std::min(kBatch, count - first);
+      const int64_t* rows = &plan.rows[at + static_cast<size_t>(first)];
+      for (int k = 0; k < batch; ++k) {
+        const float d2 = squared_distance<kDims>(own, previous + rows[k] * dims, dims);
+        if (first + k == 0) {  // the attraction
+          const float d2b = d2 > 0 ? std::pow(d2, s.b) : 0;
+          coefficient[k] = d2 > 0 ? -2 * s.a * s.b * d2b / (d2 * (s.a * d2b + 1)) : 0;
+        } else {  // a repulsion; coincident points get the largest push (clipped INFINITY)
+          coefficient[k] = rows[k] == i ? 0
+                           : d2 > 0     ? 2 * s.b / ((kRepulsionEpsilon + d2) * (s.a * std::pow(d2, s.b) + 1))
+                                        : INFINITY;
+        }
+      }
+      for (int k = 0; k < batch; ++k) {
+        if (coefficient[k] == 0) continue;
+        if (std::isinf(coefficient[k])) {
+          for (int d = 0; d < dims; ++d) own[d] += kGradientClip * alpha;
+        } else {
+          step<kDims>(own, previous + rows[k] * dims, coefficient[k], alpha, dims);
+        }
+      }
+    }
+    at += static_cast<size_t>(count);
+  }
+  if (kDims > 0) std::copy_n(local, kDims, own_row);
+}
+
+// One epoch over all vertices: next = previous moved (see move_vertex).
+template <int kDims>
+void move_vertices(int epoch, float alpha, int dims, const EdgeList& edges, EdgeSchedule& schedule,
+                   const SgdSettings& s, const float* previous, float* next, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    VertexPlan plan;
+#pragma omp for schedule(dynamic, 256)
+    for (int64_t i = 0; i < s.n; ++i) {
+      float* own = next + i * dims;
+      std::copy_n(previous + i * dims, dims, own);
+      plan_vertex(i, epoch, edges, schedule, s, previous, dims, plan);
+      move_vertex<kDims>(i, alpha, dims, s, previous, plan, own);
+    }
+  }
+}
+
 // PCA scaled to [0, 10] per axis, as umap-learn rescales any initialisation.
 std::vector<float> initial_layout(const float* x, int64_t n, int dims, int out_dims, int threads) {
   const int pcs = std::min(out_dims, dims);
@@ -288,57 +430,16 @@ std::vector<float> umap_embed(const float* x, int64_t n, int dims, const UmapPar
       layout_knn_graph(x, n, dims, params.n_neighbors - 1, params.knn_pca_dims, params.seed, threads);
   const EdgeList edges = fuzzy_union(graph, memberships(graph, params.n_neighbors, threads), epochs, threads);
   const UmapCurve curve = fit_umap_curve(params.spread, params.min_dist);
-  const float a = static_cast<float>(curve.a), b = static_cast<float>(curve.b);
-
-  // Sampling schedule (make_epochs_per_sample): edge e every max(W) / w_e epochs.
-  float max_weight = 0;
-  for (float w : edges.weight) max_weight = std::max(max_weight, w);
-  const size_t edge_count = edges.tail.size();
-  std::vector<double> epochs_per_sample(edge_count), next_sample(edge_count), next_negative(edge_count);
-  const double negative_rate = params.negative_sample_rate;
-  for (size_t e = 0; e < edge_count; ++e) {
-    epochs_per_sample[e] = static_cast<double>(max_weight) / edges.weight[e];
-    next_sample[e] = epochs_per_sample[e];
-    next_negative[e] = negative_rate > 0 ? epochs_per_sample[e] / negative_rate : INFINITY;
-  }
-
+  const SgdSettings settings{static_cast<float>(curve.a), static_cast<float>(curve.b), n,
+                             static_cast<float>(params.negative_sample_rate), params.seed};
+  EdgeSchedule schedule = sampling_schedule(edges, settings.negative_rate);
   std::vector<float> previous = initial_layout(x, n, dims, out_dims, threads), current(previous.size());
   for (int epoch = 0; epoch < epochs; ++epoch) {
     const float alpha = static_cast<float>(params.learning_rate * (1 - static_cast<double>(epoch) / epochs));
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
-    for (int64_t i = 0; i < n; ++i) {
-      float* own = &current[static_cast<size_t>(i * out_dims)];  // only this thread writes row i
-      std::copy_n(&previous[static_cast<size_t>(i * out_dims)], out_dims, own);
-      SampleRng rng{params.seed ^ (static_cast<uint64_t>(i) * 0xD1B54A32D192ED03ull) ^
-                    (static_cast<uint64_t>(epoch) * 0x8CB92BA72F3D8DD7ull)};
-      for (int64_t e = edges.row_start[static_cast<size_t>(i)]; e < edges.row_start[static_cast<size_t>(i + 1)]; ++e) {
-        if (next_sample[static_cast<size_t>(e)] > epoch) continue;
-        const float* other = &previous[static_cast<size_t>(edges.tail[static_cast<size_t>(e)]) * out_dims];
-        float d2 = 0;
-        for (int d = 0; d < out_dims; ++d) d2 += (own[d] - other[d]) * (own[d] - other[d]);
-        if (d2 > 0) {
-          const float d2b = std::pow(d2, b);
-          const float coefficient = -2 * a * b * d2b / d2 / (a * d2b + 1);
-          for (int d = 0; d < out_dims; ++d) own[d] += clip(coefficient * (own[d] - other[d])) * alpha;
-        }
-        next_sample[static_cast<size_t>(e)] += epochs_per_sample[static_cast<size_t>(e)];
-        const double per_negative = epochs_per_sample[static_cast<size_t>(e)] / negative_rate;
-        const int negatives = negative_rate > 0 ? static_cast<int>((epoch - next_negative[static_cast<size_t>(e)]) / per_negative) : 0;
-        for (int s = 0; s < negatives; ++s) {
-          const int64_t j = rng.below(n);
-          if (j == i) continue;
-          const float* far = &previous[static_cast<size_t>(j * out_dims)];
-          float f2 = 0;
-          for (int d = 0; d < out_dims; ++d) f2 += (own[d] - far[d]) * (own[d] - far[d]);
-          if (f2 > 0) {
-            const float coefficient = 2 * b / ((kRepulsionEpsilon + f2) * (a * std::pow(f2, b) + 1));
-            for (int d = 0; d < out_dims; ++d) own[d] += clip(coefficient * (own[d] - far[d])) * alpha;
-          } else {
-            for (int d = 0; d < out_dims; ++d) own[d] += kGradientClip * alpha;  // coincident: push apart
-          }
-        }
-        if (negatives > 0) next_negative[static_cast<size_t>(e)] += negatives * per_negative;
-      }
+    if (out_dims == 2) {
+      move_vertices<2>(epoch, alpha, out_dims, edges, schedule, settings, previous.data(), current.data(), threads);
+    } else {
+      move_vertices<0>(epoch, alpha, out_dims, edges, schedule, settings, previous.data(), current.data(), threads);
     }
     std::swap(previous, current);
     const int done = epoch + 1;

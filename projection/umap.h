@@ -24,6 +24,11 @@
 //    head towards its tail (attraction -2ab d^(2b-2) / (1 + a d^2b)), followed by
 //    negative_sample_rate random points pushing it away (2b / ((0.001 + d^2)(1 + a d^2b)));
 //    gradients clipped to +-4, learning rate falling linearly from learning_rate to 0.
+//    One difference: an edge's attraction and its negative samples take their coefficients
+//    from the head's position before that edge (umap-learn moves it after each one), so
+//    their pow calls overlap instead of forming one dependency chain. With the head held in
+//    registers, an epoch at 100k points takes 41 instead of 68 ms, at the same
+//    trustworthiness (0.9750-0.9757 vs 0.9746-0.9759; bench/tsne-umap-bench).
 //
 // Threads and determinism: the epoch is split by head vertex. Each vertex walks its own
 // edges in order and moves only itself (the symmetric graph holds both (i, j) and
@@ -35,7 +40,7 @@
 // threads) may differ between runs in rare neighbours. (umap-learn's parallel mode is Hogwild and not
 // reproducible.)
 //
-// Memory: O(n k) edges (about 2 n (n_neighbors - 1) directed edges, 24 bytes each) plus
+// Memory: O(n k) edges (about 2 n (n_neighbors - 1) directed edges, 20 bytes each) plus
 // the kNN graph; O(n out_dims) for the layout.
 #pragma once
 
