@@ -122,7 +122,14 @@ for (const pane of panes) {
   };
   pane.root.addEventListener('pointermove', track_pointer);
   // A hover can come from a raw update (scatter.ts): the tooltip goes where the pointer is.
-  pane.root.addEventListener('pointerrawupdate', (e) => track_pointer(e as PointerEvent), { capture: true });
+  // As there, the first raw update of a frame only: track_pointer reads the layout.
+  let raw_this_frame = false;
+  pane.root.addEventListener('pointerrawupdate', (e) => {
+    if (raw_this_frame) return;
+    raw_this_frame = true;
+    requestAnimationFrame(() => { raw_this_frame = false; });
+    track_pointer(e as PointerEvent);
+  }, { capture: true });
   pane.root.addEventListener('wheel', () => { leader = pane; }, { capture: true, passive: true });
 }
 

@@ -92,10 +92,15 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   // cores: hover -> sound p95), whereas pointerrawupdate runs as soon as the main thread is
   // free. regl-scatterplot hit-tests on window mousemove only, so a raw update with no button
   // down is handed to it as one; the aligned mousemove that follows finds the same point and
-  // publishes nothing new.
+  // publishes nothing new. Only the first raw update of a frame is handed on: raw updates
+  // come at the mouse's rate, several a frame, and hit-testing + highlighting each one made
+  // 60-290 ms tasks while hovering 100k points (web-bench); one a frame is what mousemove gave.
+  let raw_hover_this_frame = false;
   canvas.addEventListener('pointerrawupdate', (e) => {
     const p = e as PointerEvent;
-    if (p.buttons !== 0 || p.pointerType !== 'mouse') return;
+    if (p.buttons !== 0 || p.pointerType !== 'mouse' || raw_hover_this_frame) return;
+    raw_hover_this_frame = true;
+    requestAnimationFrame(() => { raw_hover_this_frame = false; });
     window.dispatchEvent(new MouseEvent('mousemove', { clientX: p.clientX, clientY: p.clientY }));
   });
   plot.subscribe('select', ({ points }: { points: number[] }) => {
