@@ -51,6 +51,13 @@ function dot_size_px(n: number): number {
   return n < 1_000 ? 7 : n < 10_000 ? 5 : n < 200_000 ? 3 : 2;
 }
 
+// Resolves in a later task: the main thread may paint and handle input in between.
+function next_task(): Promise<void> {
+  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (scheduler?.yield) return scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export type Scatter = ReturnType<typeof create_scatter>;
 
 export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents) {
@@ -74,7 +81,8 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
 
   let count = 0;
   let drawing = false;
-  let pending: { points: ScatterPoints; style: ScatterStyle; transition: boolean; done: Array<() => void> } | null = null;
+  let pending: { points: ScatterPoints; style: ScatterStyle; transition: boolean; generation: number; done: Array<() => void> } | null = null;
+  let generation = 0;                     // bumped by clear(): a draw started before is dropped
   let highlighted: number[] | null = null;
   // The highlight array regl-scatterplot's selection was last set from (null: something else
   // since): re-emphasising the same highlight then costs nothing (comparing 80k points did).
@@ -162,13 +170,21 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   // regl-scatterplot takes rows ([x, y, value A, value B] per point; its {x, y, z, w} column
   // form is turned into fresh rows inside the library). A recolour or a new layout of the same
   // number of points rewrites the last rows in place instead of allocating 100k arrays again
-  // (the library keeps the array only to read positions, which it is given anew here).
-  let last_rows: number[][] = [];
+  // (the library keeps the array only to read positions, which it is given anew here). The rows
+  // of the last two point counts are kept: switching the view segments -> averages -> segments
+  // then finds the 100k rows still there, where allocating them again (and collecting the old
+  // ones) was ~30 of the 85 profile samples of that switch's 129-180 ms task.
+  const rows_by_count = new Map<number, number[][]>();
   function rows(points: ScatterPoints): number[][] {
     const n = points.xy.length / 2;
     const { xy, category, size } = points;
-    if (last_rows.length !== n) last_rows = Array.from({ length: n }, () => [0, 0, 0, 0]);
-    const out = last_rows;
+    let out = rows_by_count.get(n);
+    if (!out) {
+      out = Array.from({ length: n }, () => [0, 0, 0, 0]);
+      if (rows_by_count.size >= 2) rows_by_count.delete(rows_by_count.keys().next().value!); // the older count
+    }
+    rows_by_count.delete(n);
+    rows_by_count.set(n, out); // (a Map iterates in insertion order: the latest count last)
     for (let i = 0; i < n; i++) {
       const r = out[i];
       r[0] = xy[2 * i];
@@ -230,12 +246,21 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     const job = pending;
     pending = null;
     try {
+      // Building the rows and the library's upload (state texture, point index: ~25 profile
+      // samples at 100k points) each get a task of their own, apart from the task that
+      // delivered the points (the worker's message, the side panel's update): together they
+      // were one 129-180 ms task when the view switched back to segments at 100k points.
+      await next_task();
+      if (job.generation !== generation) return; // cleared meanwhile
+      const points = rows(job.points);
+      await next_task();
+      if (job.generation !== generation) return;
       apply_style(job.style, job.points);
       const n = job.points.xy.length / 2;
       const transition = job.transition && n === count && n > 0;
       trajectories.set(job.style.mode === 'trajectories' ? job.points.lines : null);
       if (!annotated && overlay.some((o) => o.vertices.length >= 2)) await draw_lines(); // set before any points, or cleared
-      await plot.draw(rows(job.points), {
+      await plot.draw(points, {
         transition,
         transitionDuration: 250,
         spatialIndex: job.points.spatial_index,
@@ -261,11 +286,12 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
     draw(points: ScatterPoints, style: ScatterStyle, transition = false): Promise<void> {
       return new Promise((resolve) => {
         const done = pending ? [...pending.done, resolve] : [resolve];
-        pending = { points, style, transition, done };
+        pending = { points, style, transition, generation, done };
         void pump();
       });
     },
     clear() {
+      generation++;
       pending = null;
       count = 0;
       filtered = null;
