@@ -12,7 +12,7 @@
 // Prints `cores N`, then `<feature>_longest_task_ms` / `<feature>_result_ms` lines, and
 // `longest_task_worst_ms` (with the feature named in a `#` line).
 //
-//   node bench/curate-bench.mjs [--profile] [--only select,filter,highlight,sparsity,point,colour,view]
+//   node bench/curate-bench.mjs [--profile] [--compare] [--only select,filter,highlight,sparsity,point,colour,view]
 //     (env TAGSCAPE_BINARY, TAGSCAPE_STORE_BENCH)
 //   --profile: builds the app unminified and samples the main thread (CDP Profiler, 1 ms);
 //   for every task over 50 ms prints the functions holding most of its samples (self and
@@ -131,9 +131,13 @@ async function warm_knn(url) {
 
 // --- the page ------------------------------------------------------------------------------
 
+// --compare: two panes side by side (the second a copy of the first, cameras linked), each
+// drawing the 100k points; every interaction then updates both.
+const COMPARE = process.argv.includes('--compare');
+
 function state_hash() {
-  const state = { version: 2, model: 'msd-musicnn-1', layer: 'taggrams', tracks: TRACKS_SHOWN, seed: 0, method: 'pca',
-    view: 'segments', colour: 'track', audio: 'off', drag: 'pan' };
+  const state = { version: 3, model: 'msd-musicnn-1', layer: 'taggrams', tracks: TRACKS_SHOWN, seed: 0, method: 'pca',
+    view: 'segments', colour: 'track', audio: 'off', drag: 'pan', compare: COMPARE };
   return 's=' + zlib.deflateRawSync(Buffer.from(JSON.stringify(state))).toString('base64url');
 }
 
@@ -508,6 +512,7 @@ try {
   await page.goto(`${server.url}/#${state_hash()}`);
   await page.waitForFunction(() => window.__tagscape?.draws() > 0 && window.__tagscape.points() > 0, null, { timeout: 600000 });
   console.log(`points ${await page_eval(() => window.__tagscape.points())}`);
+  if (COMPARE) console.log(`compare_panes ${await page_eval(() => (window.__tagscape.state().compare ? 2 : 1))}`);
   const cdp = PROFILE ? create_profiler(await page.context().newCDPSession(page)) : null;
   if (TRACE) {
     await browser.startTracing(page, { path: TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8'] });
