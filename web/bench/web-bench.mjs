@@ -9,7 +9,7 @@
 //     and while loading.
 // Prints `name value` lines.
 //
-//   node bench/web-bench.mjs [--keep]     (env TAGSCAPE_BINARY, TAGSCAPE_STORE_BENCH)
+//   node bench/web-bench.mjs [--keep] [--100k-only] [--pan-s SECONDS]     (env TAGSCAPE_BINARY, TAGSCAPE_STORE_BENCH)
 //
 // The collection: store_bench's bulk file (16,667 synthetic tracks x 60 segments x 200 dims,
 // written through the real store code; `KEEP=1 store_bench DIR`), made once into
@@ -25,7 +25,8 @@ const STORE_BENCH = path.resolve(WEB_DIR, process.env.TAGSCAPE_STORE_BENCH ?? pa
 const STORE_DIR = path.join(RESULTS_DIR, 'bench-store');
 const DB = path.join(STORE_DIR, 'bulk.tagscape');
 const SPACE = 'msd-musicnn-1/embeddings';
-const PAN_S = 6;
+const pan_arg = process.argv.indexOf('--pan-s');
+const PAN_S = pan_arg > 0 ? Number(process.argv[pan_arg + 1]) : 6; // more seconds: more 1M frames
 const HOVER_S = 2;
 
 function ensure_store() {
