@@ -65,6 +65,21 @@ hnswlib::tableint upper_layers_descent(const hnswlib::HierarchicalNSW<float>& hn
   return current;
 }
 
+// The k stored points nearest `query` (a vector as stored: unit length for cosine), nearest
+// first: searchKnn's upper-layer descent then base-layer search with ef max(ef, k), minus its
+// metrics (see upper_layers_descent).
+std::vector<Neighbor> nearest_stored(const KnnIndex& index, const void* query, size_t k) {
+  const hnswlib::HierarchicalNSW<float>& hnsw = *index.graph->hnsw;
+  assert(hnsw.num_deleted_ == 0);  // searchBaseLayerST<false> skips deletion checks; we never delete
+  auto result = hnsw.searchBaseLayerST<false>(upper_layers_descent(hnsw, query), query, std::max(hnsw.ef_, k));
+  while (result.size() > k) result.pop();
+  std::vector<Neighbor> neighbors(result.size());
+  for (size_t i = result.size(); i-- > 0; result.pop())  // the queue pops farthest first
+    neighbors[i] = {static_cast<int64_t>(hnsw.getExternalLabel(result.top().second)),
+                    reported_distance(index.metric, result.top().first)};
+  return neighbors;
+}
+
 // Cosine points go in (and queries come in) unit length; a zero vector stays zero.
 void normalise(std::vector<float>& v) {
   double norm = 0;
@@ -142,13 +157,7 @@ std::vector<Neighbor> knn_search(const KnnIndex& index, std::span<const float> q
     throw Error("kNN query has " + std::to_string(query.size()) + " values, the index " + std::to_string(index.dims));
   std::vector<float> q(query.begin(), query.end());
   if (index.metric == Metric::cosine) normalise(q);
-  hnswlib::HierarchicalNSW<float>& hnsw = *index.graph->hnsw;
-  // ef below k would return fewer than k; searchKnn uses max(ef, k) itself.
-  auto result = hnsw.searchKnn(q.data(), static_cast<size_t>(k));
-  std::vector<Neighbor> neighbors(result.size());
-  for (size_t i = result.size(); i-- > 0; result.pop())  // the queue pops farthest first
-    neighbors[i] = {static_cast<int64_t>(result.top().second), reported_distance(index.metric, result.top().first)};
-  return neighbors;
+  return nearest_stored(index, q.data(), static_cast<size_t>(k));
 }
 
 std::vector<Neighbor> knn_of_row(const KnnIndex& index, int64_t row, int k) {
@@ -157,16 +166,8 @@ std::vector<Neighbor> knn_of_row(const KnnIndex& index, int64_t row, int k) {
     throw Error("k " + std::to_string(k) + " must be in 1.." + std::to_string(index.n - 1) +
                 " (the other indexed points)");
   const hnswlib::HierarchicalNSW<float>& hnsw = *index.graph->hnsw;
-  assert(hnsw.num_deleted_ == 0);  // searchBaseLayerST<false> below skips deletion checks
   const hnswlib::tableint node = hnsw.label_lookup_.at(static_cast<hnswlib::labeltype>(row));
-  const void* query = hnsw.getDataByInternalId(node);
-  auto result = hnsw.searchBaseLayerST<false>(upper_layers_descent(hnsw, query), query,
-                                              std::max(hnsw.ef_, static_cast<size_t>(k) + 1));
-  while (result.size() > static_cast<size_t>(k) + 1) result.pop();
-  std::vector<Neighbor> found(result.size());
-  for (size_t i = result.size(); i-- > 0; result.pop())  // the queue pops farthest first
-    found[i] = {static_cast<int64_t>(hnsw.getExternalLabel(result.top().second)),
-                reported_distance(index.metric, result.top().first)};
+  std::vector<Neighbor> found = nearest_stored(index, hnsw.getDataByInternalId(node), static_cast<size_t>(k) + 1);
   // Drop the row itself (or, among exact duplicates, the farthest extra one).
   auto self = std::find_if(found.begin(), found.end(), [&](const Neighbor& nb) { return nb.row == row; });
   found.erase(self != found.end() ? self : found.end() - 1);

@@ -21,7 +21,6 @@ constexpr double kMinSigmaScale = 1e-3;  // MIN_K_DIST_SCALE
 constexpr float kGradientClip = 4;       // layouts.py clip()
 constexpr float kRepulsionEpsilon = 0.001f;
 
-
 // `threads` 0 = all, but at most one per kPointsPerThread points: a small layout's
 // iterations are shorter than the cost of waking threads (and, on a busy machine, of
 // OpenMP barriers between descheduled threads: 1,000 points took 10x longer on 2).
