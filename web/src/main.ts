@@ -10,6 +10,7 @@ import {
 import { create_audio_player } from './audio';
 import { parse_goal, selection_keys, selection_rows } from './curate';
 import { create_pane, type Emphasis, type Pane, type PaneHost } from './pane';
+import { first_raw_update_per_frame } from './scatter';
 import { colour_dims, fix_state, goal_space_of, named_spaces, resolve_space, tag_space } from './spaces';
 import { decode_state, default_state, encode_state, pane_state, pane_view, patch_state, type ViewState } from './state';
 import { create_compare_controls } from './ui/compare';
@@ -122,14 +123,8 @@ for (const pane of panes) {
   };
   pane.root.addEventListener('pointermove', track_pointer);
   // A hover can come from a raw update (scatter.ts): the tooltip goes where the pointer is.
-  // As there, the first raw update of a frame only: track_pointer reads the layout.
-  let raw_this_frame = false;
-  pane.root.addEventListener('pointerrawupdate', (e) => {
-    if (raw_this_frame) return;
-    raw_this_frame = true;
-    requestAnimationFrame(() => { raw_this_frame = false; });
-    track_pointer(e as PointerEvent);
-  }, { capture: true });
+  // The same raw updates as there (track_pointer reads the layout: not several a frame).
+  pane.root.addEventListener('pointerrawupdate', first_raw_update_per_frame(track_pointer), { capture: true });
   pane.root.addEventListener('wheel', () => { leader = pane; }, { capture: true, passive: true });
 }
 

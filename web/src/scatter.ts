@@ -51,6 +51,20 @@ function dot_size_px(n: number): number {
   return n < 1_000 ? 7 : n < 10_000 ? 5 : n < 200_000 ? 3 : 2;
 }
 
+// A pointerrawupdate listener that hands `handler` the first raw update of each animation
+// frame, mouse only, no button down (a hover): raw updates come at the mouse's rate, several a
+// frame, and a hover's work once a frame is what the frame-aligned mousemove gave.
+export function first_raw_update_per_frame(handler: (e: PointerEvent) => void): (e: Event) => void {
+  let handled_this_frame = false;
+  return (e) => {
+    const p = e as PointerEvent;
+    if (p.buttons !== 0 || p.pointerType !== 'mouse' || handled_this_frame) return;
+    handled_this_frame = true;
+    requestAnimationFrame(() => { handled_this_frame = false; });
+    handler(p);
+  };
+}
+
 // Resolves in a later task: the main thread may paint and handle input in between.
 function next_task(): Promise<void> {
   const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
@@ -103,14 +117,9 @@ export function create_scatter(canvas: HTMLCanvasElement, events: ScatterEvents)
   // publishes nothing new. Only the first raw update of a frame is handed on: raw updates
   // come at the mouse's rate, several a frame, and hit-testing + highlighting each one made
   // 60-290 ms tasks while hovering 100k points (web-bench); one a frame is what mousemove gave.
-  let raw_hover_this_frame = false;
-  canvas.addEventListener('pointerrawupdate', (e) => {
-    const p = e as PointerEvent;
-    if (p.buttons !== 0 || p.pointerType !== 'mouse' || raw_hover_this_frame) return;
-    raw_hover_this_frame = true;
-    requestAnimationFrame(() => { raw_hover_this_frame = false; });
+  canvas.addEventListener('pointerrawupdate', first_raw_update_per_frame((p) => {
     window.dispatchEvent(new MouseEvent('mousemove', { clientX: p.clientX, clientY: p.clientY }));
-  });
+  }));
   plot.subscribe('select', ({ points }: { points: number[] }) => {
     selected_from = null;
     clicks++; // answered: no highlight restore
