@@ -106,15 +106,23 @@ function compress_segments(segs: number[]): number[] {
   return out;
 }
 
+// Visits the segments of one run as ascending ranges [from, to] (a single item is [v, v], -1
+// the track's average); a malformed range (not after a segment, backwards, or over a million
+// segments) visits nothing.
+function for_each_range(run: readonly number[], visit: (from: number, to: number) => void) {
+  let last = -2; // the last segment visited
+  for (let k = 1; k < run.length; k++) {
+    const v = run[k];
+    if (v >= -1) { visit(v, v); last = v; continue; }
+    const to = -v - 2;
+    if (last >= 0 && to > last && to - last - 1 < 1_000_000) { visit(last + 1, to); last = to; }
+  }
+}
+
 // The segments of one run, ascending (expanded ranges; a malformed range adds nothing).
 export function run_segments(run: readonly number[]): number[] {
   const out: number[] = [];
-  for (let k = 1; k < run.length; k++) {
-    const v = run[k];
-    if (v >= -1) { out.push(v); continue; }
-    const from = out.length ? out[out.length - 1] + 1 : 0, to = -v - 2;
-    if (out.length && out[out.length - 1] >= 0 && to - from < 1_000_000) for (let s = from; s <= to; s++) out.push(s);
-  }
+  for_each_range(run, (from, to) => { for (let s = from; s <= to; s++) out.push(s); });
   return out;
 }
 
@@ -130,12 +138,7 @@ export function selection_rows(runs: readonly number[][]): Array<{ track: number
 
 // How many segments a run holds, without expanding it (as run_segments(run).length).
 function run_count(run: readonly number[]): number {
-  let count = 0, last = -2;
-  for (let k = 1; k < run.length; k++) {
-    const v = run[k];
-    if (v >= -1) { count++; last = v; continue; }
-    const to = -v - 2;
-    if (last >= 0 && to - last - 1 < 1_000_000 && to > last) { count += to - last; last = to; }
-  }
+  let count = 0;
+  for_each_range(run, (from, to) => { count += to - from + 1; });
   return count;
 }
